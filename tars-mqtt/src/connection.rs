@@ -1,0 +1,397 @@
+//! The connection: the only module that drives rumqttc. It owns the state machine
+//! (connecting → connected → backoff → …, stopping → stopped), exponential backoff with jitter,
+//! TLS and socket options, the last will, and acknowledge-after-handler.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::Rng;
+use rumqttc::{
+    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, SubscribeReasonCode,
+    Transport,
+};
+use tokio::sync::{mpsc, watch};
+
+use crate::QoS;
+use crate::config::MqttConfig;
+use crate::error::ConfigError;
+use crate::message::Inbound;
+
+/// Where the connection is in its life cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Opening the network connection and waiting for CONNACK.
+    Connecting,
+    /// Connected; subscriptions may still be pending (see [`Readiness::ready`](crate::Readiness)).
+    Connected,
+    /// The connection failed; the next attempt starts after `delay`.
+    Backoff {
+        /// Consecutive failed attempts.
+        attempt: u32,
+        /// Wait before the next attempt.
+        delay: Duration,
+        /// Why the last attempt or connection failed.
+        error: String,
+    },
+    /// Graceful shutdown in progress.
+    Stopping,
+    /// The service has stopped.
+    Stopped,
+}
+
+/// What the connection tells the controller.
+#[derive(Debug)]
+pub(crate) enum ConnEvent {
+    Connected {
+        session_present: bool,
+    },
+    Disconnected,
+    SubscribeSent {
+        pkid: u16,
+    },
+    SubAck {
+        pkid: u16,
+        granted: Vec<Option<QoS>>,
+    },
+}
+
+/// Exponential backoff from `min` to `max`, doubling per failure, with jitter (each delay is
+/// drawn from the upper half of the current step), reset after a successful connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    min: Duration,
+    max: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub(crate) fn new(min: Duration, max: Duration) -> Self {
+        Self {
+            min,
+            max,
+            attempt: 0,
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.attempt = 0;
+    }
+
+    pub(crate) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    pub(crate) fn next_delay(&mut self) -> Duration {
+        let step = self
+            .min
+            .saturating_mul(1u32 << self.attempt.min(16))
+            .min(self.max);
+        self.attempt = self.attempt.saturating_add(1);
+        let half = step / 2;
+        half + half.mul_f64(rand::rng().random::<f64>())
+    }
+}
+
+/// Cheap handle for sending requests to the client's outgoing queue.
+#[derive(Clone)]
+pub(crate) struct ClientHandle {
+    client: AsyncClient,
+    pub(crate) publish_timeout: Duration,
+}
+
+impl std::fmt::Debug for ClientHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientHandle")
+    }
+}
+
+/// The outgoing queue did not take the request (full for the whole timeout, or closed).
+#[derive(Debug)]
+pub(crate) enum SendError {
+    Timeout(Duration),
+    Closed,
+}
+
+impl ClientHandle {
+    pub(crate) async fn publish(
+        &self,
+        topic: &str,
+        qos: QoS,
+        retain: bool,
+        payload: Bytes,
+    ) -> Result<(), SendError> {
+        let send = self
+            .client
+            .publish_bytes(topic, qos.into(), retain, payload);
+        match tokio::time::timeout(self.publish_timeout, send).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(SendError::Closed),
+            Err(_) => Err(SendError::Timeout(self.publish_timeout)),
+        }
+    }
+
+    pub(crate) async fn subscribe_many(&self, filters: &[(String, QoS)]) -> Result<(), SendError> {
+        let filters = filters
+            .iter()
+            .map(|(f, q)| rumqttc::SubscribeFilter::new(f.clone(), (*q).into()));
+        self.client
+            .subscribe_many(filters)
+            .await
+            .map_err(|_| SendError::Closed)
+    }
+
+    pub(crate) async fn disconnect(&self) {
+        let _ = self.client.disconnect().await;
+    }
+
+    pub(crate) fn raw(&self) -> AsyncClient {
+        self.client.clone()
+    }
+}
+
+/// Acknowledges a QoS 1 PUBLISH when dropped (after every route handled it), unless disarmed.
+/// Acks belong to one connection: after a reconnect the broker redelivers instead.
+#[derive(Debug)]
+pub(crate) struct AckGuard {
+    publish: Option<rumqttc::Publish>,
+    epoch: u64,
+    armed: AtomicBool,
+    /// Cleared when shutdown cancels handlers: what they did not finish is not acknowledged.
+    open: Arc<AtomicBool>,
+    tx: mpsc::UnboundedSender<(u64, rumqttc::Publish)>,
+}
+
+impl AckGuard {
+    pub(crate) fn disarm(&self) {
+        self.armed.store(false, Ordering::Release);
+    }
+}
+
+impl Drop for AckGuard {
+    fn drop(&mut self) {
+        if self.armed.load(Ordering::Acquire) && self.open.load(Ordering::Acquire) {
+            if let Some(publish) = self.publish.take() {
+                let _ = self.tx.send((self.epoch, publish));
+            }
+        }
+    }
+}
+
+/// Builds the rumqttc client and event loop from the configuration.
+pub(crate) fn build(config: &MqttConfig) -> Result<(ClientHandle, EventLoop), ConfigError> {
+    let mut options = MqttOptions::new(&config.client_id, &config.broker.host, config.broker.port);
+    options.set_keep_alive(config.keepalive);
+    options.set_max_packet_size(config.max_packet_size, config.max_packet_size);
+    options.set_clean_session(!config.persistent_session);
+    options.set_manual_acks(config.persistent_session);
+    options.set_request_channel_capacity(config.outgoing_capacity);
+    if let Some(user) = &config.broker.username {
+        let password = config
+            .broker
+            .password
+            .as_ref()
+            .map(|p| p.expose())
+            .unwrap_or("");
+        options.set_credentials(user, password);
+    }
+    if config.broker.tls {
+        options.set_transport(Transport::tls_with_config(
+            crate::tls::client_config(config)?.into(),
+        ));
+    }
+    if config.health {
+        options.set_last_will(last_will(config));
+    }
+    let (client, mut eventloop) = AsyncClient::new(options, config.outgoing_capacity);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    network.set_connection_timeout(10);
+    eventloop.set_network_options(network);
+    Ok((
+        ClientHandle {
+            client,
+            publish_timeout: config.publish_timeout,
+        },
+        eventloop,
+    ))
+}
+
+fn last_will(config: &MqttConfig) -> LastWill {
+    let payload = crate::presence::health_payload(&config.source, false, Some("offline"), None);
+    LastWill::new(
+        crate::presence::health_topic(&config.client_id),
+        payload,
+        rumqttc::QoS::AtLeastOnce,
+        true,
+    )
+}
+
+/// Everything the connection task needs besides the event loop.
+pub(crate) struct Driver {
+    pub(crate) config: Arc<MqttConfig>,
+    pub(crate) client: ClientHandle,
+    pub(crate) events: mpsc::UnboundedSender<ConnEvent>,
+    pub(crate) state: watch::Sender<crate::Readiness>,
+    pub(crate) stop: watch::Receiver<bool>,
+    /// Acknowledgements are sent while this is set.
+    pub(crate) acks_open: Arc<AtomicBool>,
+    /// Called for every received PUBLISH; may wait (backpressure).
+    pub(crate) on_publish: Arc<dyn Fn(Arc<Inbound>) -> crate::handler::BoxFuture<()> + Send + Sync>,
+}
+
+impl Driver {
+    /// Polls the event loop until a graceful disconnect; never returns on connection errors.
+    pub(crate) async fn run(mut self, mut eventloop: EventLoop) {
+        let mut backoff = Backoff::new(
+            self.config.reconnect_min_delay,
+            self.config.reconnect_max_delay,
+        );
+        let epoch = Arc::new(AtomicU64::new(0));
+        let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+        let acker = tokio::spawn(acker(self.client.raw(), ack_rx, epoch.clone()));
+        self.set_state(ConnectionState::Connecting);
+        loop {
+            let event = tokio::select! {
+                biased;
+                event = eventloop.poll() => event,
+                _ = stopped(&mut self.stop), if eventloop.network.is_none() => break,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    backoff.reset();
+                    epoch.fetch_add(1, Ordering::AcqRel);
+                    tracing::info!(broker = %self.config.broker.host, port = self.config.broker.port,
+                        session_present = ack.session_present, "connected");
+                    self.set_state(ConnectionState::Connected);
+                    let _ = self.events.send(ConnEvent::Connected {
+                        session_present: ack.session_present,
+                    });
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    let mut inbound = Inbound::new(
+                        publish.topic.clone(),
+                        publish.payload.clone(),
+                        publish.qos.into(),
+                        publish.retain,
+                        publish.dup,
+                    );
+                    if self.config.persistent_session && publish.qos != rumqttc::QoS::AtMostOnce {
+                        inbound.ack = Some(AckGuard {
+                            epoch: epoch.load(Ordering::Acquire),
+                            publish: Some(publish),
+                            armed: AtomicBool::new(true),
+                            open: self.acks_open.clone(),
+                            tx: ack_tx.clone(),
+                        });
+                    }
+                    (self.on_publish)(Arc::new(inbound)).await;
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    let granted = ack
+                        .return_codes
+                        .iter()
+                        .map(|code| match code {
+                            SubscribeReasonCode::Success(q) => Some((*q).into()),
+                            SubscribeReasonCode::Failure => None,
+                        })
+                        .collect();
+                    let _ = self.events.send(ConnEvent::SubAck {
+                        pkid: ack.pkid,
+                        granted,
+                    });
+                }
+                Ok(Event::Outgoing(Outgoing::Subscribe(pkid))) => {
+                    let _ = self.events.send(ConnEvent::SubscribeSent { pkid });
+                }
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
+                Ok(_) => {}
+                Err(error) => {
+                    if *self.stop.borrow() {
+                        break;
+                    }
+                    let delay = backoff.next_delay();
+                    let error = describe(&error);
+                    tracing::warn!(attempt = backoff.attempt(), ?delay, %error, "connection lost or refused; retrying");
+                    self.set_state(ConnectionState::Backoff {
+                        attempt: backoff.attempt(),
+                        delay,
+                        error,
+                    });
+                    let _ = self.events.send(ConnEvent::Disconnected);
+                    if self.config.health {
+                        // A fresh id and time for the will of the next connection.
+                        eventloop
+                            .mqtt_options
+                            .set_last_will(last_will(&self.config));
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stopped(&mut self.stop) => break,
+                    }
+                    self.set_state(ConnectionState::Connecting);
+                }
+            }
+        }
+        acker.abort();
+        self.set_state(ConnectionState::Stopped);
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        self.state.send_modify(|r| {
+            if state != ConnectionState::Connected {
+                r.ready = false;
+            }
+            r.connection = state;
+        });
+    }
+}
+
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// A readable reason, e.g. "connection refused: bad user name or password".
+fn describe(error: &rumqttc::ConnectionError) -> String {
+    match error {
+        rumqttc::ConnectionError::ConnectionRefused(code) => {
+            format!("connection refused by the broker: {code:?}")
+        }
+        other => other.to_string(),
+    }
+}
+
+async fn acker(
+    client: AsyncClient,
+    mut rx: mpsc::UnboundedReceiver<(u64, rumqttc::Publish)>,
+    epoch: Arc<AtomicU64>,
+) {
+    while let Some((acked_epoch, publish)) = rx.recv().await {
+        if acked_epoch == epoch.load(Ordering::Acquire) && client.ack(&publish).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_maximum_with_jitter_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_millis(800));
+        let steps = [100u64, 200, 400, 800, 800, 800];
+        for step in steps {
+            let d = b.next_delay().as_millis() as u64;
+            assert!(
+                d >= step / 2 && d <= step,
+                "{d} not in [{}, {step}]",
+                step / 2
+            );
+        }
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(100));
+    }
+}

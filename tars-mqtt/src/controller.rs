@@ -1,0 +1,211 @@
+//! The controller: reacts to connection events off the network task. It (re)subscribes every
+//! route and reply topic after each CONNACK (unless the broker kept the session), matches
+//! SUBACKs to what was asked, reports refused filters, publishes `ready` after the SUBACKs, and
+//! sends heartbeats.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::MqttConfig;
+use crate::connection::{ClientHandle, ConnEvent};
+use crate::presence;
+use crate::publisher::SubscribeReply;
+use crate::{QoS, Readiness};
+
+/// One SUBSCRIBE packet the controller asked for, until its SUBACK.
+struct Batch {
+    filters: Vec<(String, QoS)>,
+    pkid: Option<u16>,
+    /// The batch of a (re)connection: its SUBACK makes the service ready.
+    initial: bool,
+    waiters: Vec<(String, oneshot::Sender<Result<(), String>>)>,
+}
+
+pub(crate) struct Controller {
+    pub(crate) config: Arc<MqttConfig>,
+    pub(crate) client: ClientHandle,
+    pub(crate) readiness: watch::Sender<Readiness>,
+    /// Route subscriptions (deduplicated, highest QoS) and reply topics.
+    pub(crate) wanted: Vec<(String, QoS)>,
+    pub(crate) events: mpsc::UnboundedReceiver<ConnEvent>,
+    pub(crate) reply_requests: mpsc::UnboundedReceiver<SubscribeReply>,
+}
+
+struct Session {
+    connected: bool,
+    /// Filters the broker confirmed in the current session.
+    confirmed: HashSet<String>,
+    batches: VecDeque<Batch>,
+    /// Reply-topic waiters to serve with the next subscription.
+    waiting: Vec<(String, oneshot::Sender<Result<(), String>>)>,
+}
+
+impl Controller {
+    pub(crate) async fn run(mut self) {
+        let mut session = Session {
+            connected: false,
+            confirmed: HashSet::new(),
+            batches: VecDeque::new(),
+            waiting: Vec::new(),
+        };
+        let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = self.events.recv() => match event {
+                    Some(event) => self.on_event(&mut session, event, &mut heartbeat).await,
+                    None => return,
+                },
+                Some(request) = self.reply_requests.recv() => self.on_reply_topic(&mut session, request).await,
+                _ = heartbeat.tick(), if self.config.heartbeat && session.connected => {
+                    let topic = presence::heartbeat_topic(&self.config.client_id);
+                    let _ = self.client.publish(&topic, QoS::AtMostOnce, false, presence::heartbeat_payload().into()).await;
+                }
+            }
+        }
+    }
+
+    async fn on_event(
+        &mut self,
+        session: &mut Session,
+        event: ConnEvent,
+        heartbeat: &mut tokio::time::Interval,
+    ) {
+        match event {
+            ConnEvent::Connected { session_present } => {
+                session.connected = true;
+                heartbeat.reset_immediately();
+                // SUBSCRIBEs of the previous connection are dead: serve their waiters anew.
+                for batch in session.batches.drain(..) {
+                    session.waiting.extend(batch.waiters);
+                }
+                if !session_present {
+                    session.confirmed.clear();
+                }
+                let (served, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut session.waiting)
+                    .into_iter()
+                    .partition(|(f, _)| session.confirmed.contains(f));
+                session.waiting = waiting;
+                for (_, done) in served {
+                    let _ = done.send(Ok(()));
+                }
+                let missing: Vec<(String, QoS)> = self
+                    .wanted
+                    .iter()
+                    .filter(|(f, _)| !session.confirmed.contains(f))
+                    .cloned()
+                    .collect();
+                if missing.is_empty() {
+                    self.ready(Vec::new()).await;
+                } else {
+                    let waiters = std::mem::take(&mut session.waiting);
+                    self.send(session, missing, true, waiters).await;
+                }
+            }
+            ConnEvent::Disconnected => session.connected = false,
+            ConnEvent::SubscribeSent { pkid } => {
+                if let Some(batch) = session.batches.iter_mut().find(|b| b.pkid.is_none()) {
+                    batch.pkid = Some(pkid);
+                }
+            }
+            ConnEvent::SubAck { pkid, granted } => {
+                let Some(pos) = session.batches.iter().position(|b| b.pkid == Some(pkid)) else {
+                    return;
+                };
+                let batch = session.batches.remove(pos).expect("position is valid");
+                let mut refused = Vec::new();
+                for ((filter, _), granted) in batch.filters.iter().zip(granted) {
+                    match granted {
+                        Some(_) => {
+                            session.confirmed.insert(filter.clone());
+                        }
+                        None => {
+                            tracing::error!(filter = %filter, "the broker refused the subscription");
+                            refused.push(filter.clone());
+                        }
+                    }
+                }
+                for (filter, done) in batch.waiters {
+                    let result = if refused.contains(&filter) {
+                        Err(filter)
+                    } else {
+                        Ok(())
+                    };
+                    let _ = done.send(result);
+                }
+                if batch.initial {
+                    self.ready(refused).await;
+                }
+            }
+        }
+    }
+
+    async fn on_reply_topic(&mut self, session: &mut Session, request: SubscribeReply) {
+        let filter = request.filter.subscription();
+        if session.confirmed.contains(&filter) {
+            let _ = request.done.send(Ok(()));
+            return;
+        }
+        if !self.wanted.iter().any(|(f, _)| *f == filter) {
+            self.wanted.push((filter.clone(), QoS::AtLeastOnce));
+        }
+        if session.connected {
+            self.send(
+                session,
+                vec![(filter.clone(), QoS::AtLeastOnce)],
+                false,
+                vec![(filter, request.done)],
+            )
+            .await;
+        } else {
+            session.waiting.push((filter, request.done));
+        }
+    }
+
+    async fn send(
+        &self,
+        session: &mut Session,
+        filters: Vec<(String, QoS)>,
+        initial: bool,
+        mut waiters: Vec<(String, oneshot::Sender<Result<(), String>>)>,
+    ) {
+        // Waiters for filters outside this batch wait for the next one.
+        let (mine, others): (Vec<_>, Vec<_>) = waiters
+            .drain(..)
+            .partition(|(f, _)| filters.iter().any(|(g, _)| g == f));
+        session.waiting.extend(others);
+        tracing::debug!(?filters, "subscribing");
+        if self.client.subscribe_many(&filters).await.is_ok() {
+            session.batches.push_back(Batch {
+                filters,
+                pkid: None,
+                initial,
+                waiters: mine,
+            });
+        }
+    }
+
+    async fn ready(&self, refused: Vec<String>) {
+        self.readiness.send_modify(|r| {
+            r.ready = true;
+            r.failed_subscriptions = refused.clone();
+        });
+        tracing::info!(
+            refused = refused.len(),
+            "subscriptions confirmed; service ready"
+        );
+        if self.config.health {
+            let payload = presence::health_payload(&self.config.source, true, Some("ready"), None);
+            let topic = presence::health_topic(&self.config.client_id);
+            if let Err(e) = self
+                .client
+                .publish(&topic, QoS::AtLeastOnce, true, payload.into())
+                .await
+            {
+                tracing::warn!(?e, "could not publish the ready status");
+            }
+        }
+    }
+}

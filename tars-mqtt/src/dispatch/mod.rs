@@ -1,0 +1,132 @@
+//! Dispatch: the connection hands each received message to every matching route's bounded
+//! queue; each route's workers run its handler off the network task.
+
+mod queue;
+mod report;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::task::JoinSet;
+
+pub(crate) use report::report;
+pub use report::{ErrorHook, ErrorKind, ErrorReport};
+
+use crate::handler::ErasedHandler;
+use crate::message::Inbound;
+use crate::publisher::Publisher;
+use crate::router::{CompiledRouter, RouteMeta, RouteStats};
+use crate::topic::FilterTrie;
+use queue::{BoundedQueue, Pushed};
+
+struct Slot {
+    meta: Arc<RouteMeta>,
+    queue: Arc<BoundedQueue<Arc<Inbound>>>,
+}
+
+/// The intake side of every route; cheap to share with the connection task.
+pub(crate) struct Dispatcher {
+    trie: FilterTrie<usize>,
+    slots: Vec<Slot>,
+    hook: Option<ErrorHook>,
+    open: AtomicBool,
+}
+
+impl Dispatcher {
+    /// Builds the intake and spawns each route's workers into `tasks`.
+    pub(crate) fn start<S: Send + Sync + 'static>(
+        router: CompiledRouter<S>,
+        state: Arc<S>,
+        publisher: Publisher,
+        hook: Option<ErrorHook>,
+        tasks: &mut JoinSet<()>,
+    ) -> Arc<Self> {
+        let mut slots = Vec::with_capacity(router.routes.len());
+        for (meta, handler) in router.routes {
+            let queue = Arc::new(BoundedQueue::new(meta.queue_capacity));
+            for _ in 0..meta.concurrency {
+                let worker = worker::Worker {
+                    meta: meta.clone(),
+                    handler: handler.clone() as Arc<dyn ErasedHandler<S>>,
+                    queue: queue.clone(),
+                    state: state.clone(),
+                    publisher: publisher.clone(),
+                    hook: hook.clone(),
+                };
+                tasks.spawn(worker.run());
+            }
+            slots.push(Slot { meta, queue });
+        }
+        Arc::new(Self {
+            trie: router.trie,
+            slots,
+            hook,
+            open: AtomicBool::new(true),
+        })
+    }
+
+    /// Queues `inbound` on every matching route. Waits only for routes whose policy is `Block`.
+    /// Returns how many routes took it.
+    pub(crate) async fn dispatch(&self, inbound: Arc<Inbound>) -> usize {
+        if !self.open.load(Ordering::Acquire) {
+            if let Some(ack) = &inbound.ack {
+                // Not handled, so not acknowledged: a persistent session gets it again.
+                ack.disarm();
+            }
+            return 0;
+        }
+        let mut matched = Vec::new();
+        self.trie.matches(&inbound.topic, |&i| matched.push(i));
+        for &i in &matched {
+            let slot = &self.slots[i];
+            RouteStats::bump(&slot.meta.stats.received);
+            match slot.queue.push(inbound.clone(), slot.meta.overflow).await {
+                Pushed::Queued => {}
+                Pushed::DroppedOldest(old) => self.dropped(
+                    &slot.meta,
+                    &old,
+                    "queue full, dropped the oldest queued message",
+                ),
+                Pushed::Rejected(new) => self.dropped(
+                    &slot.meta,
+                    &new,
+                    "queue full or closed, dropped the new message",
+                ),
+            }
+        }
+        matched.len()
+    }
+
+    fn dropped(&self, meta: &RouteMeta, inbound: &Inbound, why: &str) {
+        RouteStats::bump(&meta.stats.dropped);
+        report(
+            self.hook.as_ref(),
+            ErrorReport {
+                kind: ErrorKind::Dropped,
+                route: meta.name.clone(),
+                topic: inbound.topic.clone(),
+                qos: inbound.qos,
+                message: why.to_owned(),
+                excerpt: inbound.excerpt(),
+            },
+        );
+    }
+
+    /// Stops intake: later messages are not queued (nor acknowledged); queued ones still run.
+    pub(crate) fn close(&self) {
+        self.open.store(false, Ordering::Release);
+        for slot in &self.slots {
+            slot.queue.close();
+        }
+    }
+
+    /// Messages queued and not yet started, over all routes.
+    pub(crate) fn queued(&self) -> usize {
+        self.slots.iter().map(|s| s.queue.len()).sum()
+    }
+
+    pub(crate) fn routes(&self) -> impl Iterator<Item = &Arc<RouteMeta>> {
+        self.slots.iter().map(|s| &s.meta)
+    }
+}

@@ -1,0 +1,159 @@
+//! A bounded FIFO with an overflow policy, shared by a route's intake and its workers.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use tokio::sync::Notify;
+
+use crate::router::Overflow;
+
+pub(crate) struct BoundedQueue<T> {
+    state: Mutex<State<T>>,
+    items: Notify,
+    space: Notify,
+    capacity: usize,
+}
+
+struct State<T> {
+    items: VecDeque<T>,
+    closed: bool,
+}
+
+/// What happened to a pushed item.
+pub(crate) enum Pushed<T> {
+    Queued,
+    /// Queued, and this older item was dropped to make room.
+    DroppedOldest(T),
+    /// Not queued: the queue was full (drop-new) or closed.
+    Rejected(T),
+}
+
+impl<T> BoundedQueue<T> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                items: VecDeque::with_capacity(capacity.min(1024)),
+                closed: false,
+            }),
+            items: Notify::new(),
+            space: Notify::new(),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) async fn push(&self, item: T, overflow: Overflow) -> Pushed<T> {
+        let mut item = Some(item);
+        loop {
+            let space = self.space.notified();
+            tokio::pin!(space);
+            space.as_mut().enable();
+            {
+                let mut state = self.lock();
+                let item_ref = item.take().expect("item is put back before looping");
+                if state.closed {
+                    return Pushed::Rejected(item_ref);
+                }
+                if state.items.len() < self.capacity {
+                    state.items.push_back(item_ref);
+                    drop(state);
+                    self.items.notify_one();
+                    return Pushed::Queued;
+                }
+                match overflow {
+                    Overflow::DropNew => return Pushed::Rejected(item_ref),
+                    Overflow::DropOldest => {
+                        let oldest = state.items.pop_front().expect("a full queue has items");
+                        state.items.push_back(item_ref);
+                        return Pushed::DroppedOldest(oldest);
+                    }
+                    Overflow::Block => item = Some(item_ref),
+                }
+            }
+            space.await;
+        }
+    }
+
+    /// The next item; `None` once the queue is closed and empty.
+    pub(crate) async fn pop(&self) -> Option<T> {
+        loop {
+            let ready = self.items.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            {
+                let mut state = self.lock();
+                if let Some(item) = state.items.pop_front() {
+                    let more = !state.items.is_empty();
+                    drop(state);
+                    self.space.notify_one();
+                    if more {
+                        self.items.notify_one();
+                    }
+                    return Some(item);
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            ready.await;
+        }
+    }
+
+    /// Refuses new items; workers drain what is queued and then see `None`.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+        self.items.notify_waiters();
+        self.space.notify_waiters();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn keeps_order_and_applies_overflow() {
+        let q = BoundedQueue::new(2);
+        assert!(matches!(q.push(1, Overflow::DropNew).await, Pushed::Queued));
+        assert!(matches!(q.push(2, Overflow::DropNew).await, Pushed::Queued));
+        assert!(matches!(
+            q.push(3, Overflow::DropNew).await,
+            Pushed::Rejected(3)
+        ));
+        assert!(matches!(
+            q.push(4, Overflow::DropOldest).await,
+            Pushed::DroppedOldest(1)
+        ));
+        assert_eq!(q.pop().await, Some(2));
+        assert_eq!(q.pop().await, Some(4));
+        q.close();
+        assert_eq!(q.pop().await, None);
+        assert!(matches!(
+            q.push(5, Overflow::Block).await,
+            Pushed::Rejected(5)
+        ));
+    }
+
+    #[tokio::test]
+    async fn block_waits_for_room() {
+        let q = std::sync::Arc::new(BoundedQueue::new(1));
+        q.push(1, Overflow::Block).await;
+        let q2 = q.clone();
+        let pusher =
+            tokio::spawn(
+                async move { matches!(q2.push(2, Overflow::Block).await, Pushed::Queued) },
+            );
+        tokio::task::yield_now().await;
+        assert!(!pusher.is_finished());
+        assert_eq!(q.pop().await, Some(1));
+        assert!(pusher.await.unwrap());
+        assert_eq!(q.pop().await, Some(2));
+    }
+}

@@ -1,0 +1,75 @@
+//! Error reports: every message that is not handled successfully is reported once, to `tracing`
+//! and to the service's error hook.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// What went wrong with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The payload (or a topic parameter) did not decode; the handler was not called.
+    Decode,
+    /// The handler returned an error.
+    Handler,
+    /// The handler panicked.
+    Panic,
+    /// The handler ran past its timeout and was cancelled.
+    Timeout,
+    /// The overflow policy dropped the message.
+    Dropped,
+    /// The reply could not be published.
+    Reply,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Decode => "decode error",
+            Self::Handler => "handler error",
+            Self::Panic => "handler panicked",
+            Self::Timeout => "handler timed out",
+            Self::Dropped => "message dropped",
+            Self::Reply => "reply failed",
+        })
+    }
+}
+
+/// One failed or dropped message.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    /// What went wrong.
+    pub kind: ErrorKind,
+    /// The route (handler) name.
+    pub route: String,
+    /// The concrete topic.
+    pub topic: String,
+    /// The QoS the message arrived with.
+    pub qos: crate::QoS,
+    /// A human-readable description.
+    pub message: String,
+    /// The start of the payload.
+    pub excerpt: String,
+}
+
+/// Called with every [`ErrorReport`]; set with [`Runtime::on_error`](crate::Runtime::on_error).
+pub type ErrorHook = Arc<dyn Fn(&ErrorReport) + Send + Sync>;
+
+pub(crate) fn report(hook: Option<&ErrorHook>, report: ErrorReport) {
+    match report.kind {
+        ErrorKind::Dropped if report.qos == crate::QoS::AtMostOnce => tracing::debug!(
+            route = %report.route, topic = %report.topic, "{}: {}", report.kind, report.message
+        ),
+        ErrorKind::Dropped => tracing::warn!(
+            route = %report.route, topic = %report.topic, qos = %report.qos,
+            "{}: {}", report.kind, report.message
+        ),
+        _ => tracing::error!(
+            route = %report.route, topic = %report.topic, payload = %report.excerpt,
+            "{}: {}", report.kind, report.message
+        ),
+    }
+    if let Some(hook) = hook {
+        hook(&report);
+    }
+}

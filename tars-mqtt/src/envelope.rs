@@ -1,0 +1,266 @@
+//! The JSON envelope `{id,type,ts,source,data}` of the wire format: encoding, the lenient decode
+//! rules of the Python services, and the correlation rule (a reply's `id` is the request's `id`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// A decoded or outgoing envelope.
+///
+/// ```
+/// # use tars_mqtt::Envelope;
+/// # use serde_json::json;
+/// let env: Envelope<serde_json::Value> =
+///     Envelope::decode(br#"{"id":"req-1","type":"memory.query","ts":1,"data":{"text":"hi"}}"#).unwrap();
+/// assert_eq!(env.correlation_id(), Some("req-1"));
+/// assert_eq!(env.source, "router"); // the wire format's default
+/// assert_eq!(env.data, json!({"text": "hi"}));
+///
+/// // Not an envelope but a JSON object: the object is the data, and there is no correlation id.
+/// let env: Envelope<serde_json::Value> = Envelope::decode(br#"{"text":"hi","extra":1}"#).unwrap();
+/// assert_eq!(env.correlation_id(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Envelope<T> {
+    /// Envelope id; the correlation id of an exchange.
+    pub id: String,
+    /// Event type, e.g. `memory.results`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Seconds since the Unix epoch.
+    pub ts: f64,
+    /// The publisher's source name.
+    pub source: String,
+    /// The payload.
+    pub data: T,
+    #[serde(skip)]
+    id_on_wire: bool,
+}
+
+/// Why a payload did not decode.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The payload is not UTF-8.
+    #[error("the payload is not valid UTF-8")]
+    NotUtf8,
+    /// The payload is JSON but not an object (and so neither an envelope nor envelope data).
+    #[error("the payload is JSON but not an object")]
+    NotObject,
+    /// The envelope's `data` does not match the expected type.
+    #[error("the data does not match the expected type: {0}")]
+    Data(#[source] serde_json::Error),
+}
+
+/// The envelope fields other than `data`, read without decoding the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvelopeHeader {
+    /// The envelope `id` if the payload was an envelope with one.
+    pub id: Option<String>,
+    /// The event type, if the payload was an envelope.
+    pub event_type: Option<String>,
+    /// The timestamp, if the payload was an envelope with one.
+    pub ts: Option<f64>,
+    /// The source, if the payload was an envelope with one.
+    pub source: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<'a> {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(default)]
+    ts: Option<f64>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// The three shapes a payload can have under the lenient rules.
+enum Shape<'a> {
+    Envelope(Wire<'a>),
+    /// A JSON object that is not a valid envelope: it is the data.
+    Object(&'a str),
+    /// Non-JSON text: the data is `{"text": …}`.
+    Text(&'a str),
+}
+
+fn shape(payload: &[u8]) -> Result<Shape<'_>, DecodeError> {
+    let text = std::str::from_utf8(payload).map_err(|_| DecodeError::NotUtf8)?;
+    if let Ok(wire) = serde_json::from_str::<Wire<'_>>(text) {
+        if wire.data.get().starts_with('{') {
+            return Ok(Shape::Envelope(wire));
+        }
+    }
+    match serde_json::from_str::<&RawValue>(text) {
+        Ok(raw) if raw.get().starts_with('{') => Ok(Shape::Object(text)),
+        Ok(_) => Err(DecodeError::NotObject),
+        Err(_) => Ok(Shape::Text(text)),
+    }
+}
+
+impl EnvelopeHeader {
+    /// Reads the header of a payload (an all-`None` header for non-envelope payloads).
+    pub fn read(payload: &[u8]) -> Self {
+        match shape(payload) {
+            Ok(Shape::Envelope(w)) => Self {
+                id: w.id,
+                event_type: Some(w.event_type),
+                ts: w.ts,
+                source: w.source,
+            },
+            _ => Self {
+                id: None,
+                event_type: None,
+                ts: None,
+                source: None,
+            },
+        }
+    }
+}
+
+/// Reads just the `id` of an envelope payload (fast path for reply correlation).
+pub(crate) fn peek_id(payload: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        id: Option<String>,
+    }
+    serde_json::from_slice::<IdOnly>(payload).ok()?.id
+}
+
+impl<T: DeserializeOwned> Envelope<T> {
+    /// Decodes a payload with the wire format's lenient rules.
+    pub fn decode(payload: &[u8]) -> Result<Self, DecodeError> {
+        match shape(payload)? {
+            Shape::Envelope(w) => Ok(Self {
+                id_on_wire: w.id.is_some(),
+                id: w.id.unwrap_or_else(new_id),
+                event_type: w.event_type,
+                ts: w.ts.unwrap_or_else(now),
+                source: w.source.unwrap_or_else(|| "router".to_owned()),
+                data: serde_json::from_str(w.data.get()).map_err(DecodeError::Data)?,
+            }),
+            Shape::Object(text) => Ok(Self::lenient(
+                serde_json::from_str(text).map_err(DecodeError::Data)?,
+            )),
+            Shape::Text(text) => Ok(Self::lenient(
+                T::deserialize(serde_json::json!({ "text": text })).map_err(DecodeError::Data)?,
+            )),
+        }
+    }
+
+    fn lenient(data: T) -> Self {
+        Self {
+            id: new_id(),
+            event_type: String::new(),
+            ts: now(),
+            source: "router".to_owned(),
+            data,
+            id_on_wire: false,
+        }
+    }
+}
+
+impl<T> Envelope<T> {
+    /// A new envelope with a fresh id and the current time.
+    pub fn new(event_type: impl Into<String>, source: impl Into<String>, data: T) -> Self {
+        Self {
+            id: new_id(),
+            event_type: event_type.into(),
+            ts: now(),
+            source: source.into(),
+            data,
+            id_on_wire: true,
+        }
+    }
+
+    /// The id a reply must carry to correlate with this envelope: the `id` it arrived with.
+    /// `None` when the payload carried no id (a plain JSON object, text, or an envelope without `id`).
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.id_on_wire.then_some(self.id.as_str())
+    }
+
+    /// Sets the id, e.g. to the request's id for a reply.
+    #[must_use]
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self.id_on_wire = true;
+        self
+    }
+}
+
+impl<T: Serialize> Envelope<T> {
+    /// Encodes as compact JSON in the order `id,type,ts,source,data`.
+    ///
+    /// Fails when `data` does not serialize to a JSON object.
+    pub fn encode(&self) -> Result<Vec<u8>, crate::PublishError> {
+        let data = to_raw_object(&self.data)?;
+        Ok(encode_raw(
+            &self.id,
+            &self.event_type,
+            self.ts,
+            &self.source,
+            &data,
+        ))
+    }
+}
+
+/// Serializes envelope data, which must be a JSON object.
+pub(crate) fn to_raw_object<T: Serialize + ?Sized>(
+    data: &T,
+) -> Result<Box<RawValue>, crate::PublishError> {
+    let raw = serde_json::value::to_raw_value(data)
+        .map_err(|e| crate::PublishError::Encode(e.to_string()))?;
+    if raw.get().starts_with('{') {
+        Ok(raw)
+    } else {
+        Err(crate::PublishError::Encode(
+            "the envelope data must serialize to a JSON object".to_owned(),
+        ))
+    }
+}
+
+pub(crate) fn encode_raw(
+    id: &str,
+    event_type: &str,
+    ts: f64,
+    source: &str,
+    data: &RawValue,
+) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Out<'a> {
+        id: &'a str,
+        #[serde(rename = "type")]
+        event_type: &'a str,
+        ts: f64,
+        source: &'a str,
+        data: &'a RawValue,
+    }
+    serde_json::to_vec(&Out {
+        id,
+        event_type,
+        ts,
+        source,
+        data,
+    })
+    .expect("strings, a finite float and raw JSON always serialize")
+}
+
+/// A fresh envelope id: a uuid4 as 32 lowercase hex characters.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Seconds since the Unix epoch, as the wire format's `ts`.
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

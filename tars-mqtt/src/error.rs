@@ -1,0 +1,119 @@
+//! Error types, one enum per layer.
+
+use std::time::Duration;
+
+use crate::topic::{FilterError, TopicNameError};
+
+/// A configuration value that is missing or breaks its rule. The message names the variable
+/// (or builder field) and the rule; a password never appears in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting was not given.
+    #[error("{var} is required but not set")]
+    Missing {
+        /// The environment variable (or builder field) name.
+        var: &'static str,
+    },
+    /// A setting is present but invalid.
+    #[error("{var} is invalid: {rule} (got `{value}`)")]
+    Invalid {
+        /// The environment variable (or builder field) name.
+        var: &'static str,
+        /// The rule that was broken.
+        rule: String,
+        /// The offending value, with any password removed.
+        value: String,
+    },
+    /// The TLS set-up could not be built (CA file unreadable, no usable roots…).
+    #[error("TLS configuration failed: {0}")]
+    Tls(String),
+}
+
+/// Publishing failed before the message reached the client's outgoing queue.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The topic name cannot be published to.
+    #[error("cannot publish to `{topic}`: {source}")]
+    InvalidTopic {
+        /// The rejected topic.
+        topic: String,
+        /// Why it was rejected.
+        source: TopicNameError,
+    },
+    /// The data could not be serialized, or is not a JSON object (the envelope's `data` must be one).
+    #[error("cannot encode the envelope data: {0}")]
+    Encode(String),
+    /// The outgoing queue stayed full for the whole publish timeout (broker down for long, or overload).
+    #[error("the outgoing queue stayed full for {0:?}; the message was not sent")]
+    Timeout(Duration),
+    /// The service has shut down.
+    #[error("the service is shut down")]
+    Closed,
+}
+
+/// A request did not get its reply.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// Publishing the request failed.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// The reply topic is not a valid filter.
+    #[error("invalid reply topic: {0}")]
+    ReplyTopic(#[from] FilterError),
+    /// No request was sent because `reply_on` was not given.
+    #[error("a request needs a reply topic: call `.reply_on(\"…\")`")]
+    NoReplyTopic,
+    /// Subscribing to the reply topic failed (refused by the broker).
+    #[error("the broker refused the subscription to reply topic `{0}`")]
+    SubscribeRefused(String),
+    /// No correlated reply arrived in time.
+    #[error("no reply on `{topic}` within {timeout:?} (request id {id})")]
+    Timeout {
+        /// The reply topic.
+        topic: String,
+        /// The request id that was awaited.
+        id: String,
+        /// The timeout that expired.
+        timeout: Duration,
+    },
+    /// The responder answered with an error envelope (type `error`).
+    #[error("the responder reported an error: {0}")]
+    Remote(String),
+    /// The reply did not decode into the expected type.
+    #[error("the reply did not decode: {0}")]
+    Decode(#[from] crate::envelope::DecodeError),
+    /// The service has shut down.
+    #[error("the service is shut down")]
+    Closed,
+}
+
+/// Errors that stop a runtime from starting or running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A route's topic filter is invalid.
+    #[error("route `{route}`: invalid topic filter `{filter}`: {source}")]
+    Route {
+        /// The route (handler) name.
+        route: String,
+        /// The filter as given.
+        filter: String,
+        /// What is wrong with it.
+        source: FilterError,
+    },
+    /// Waiting for a signal failed.
+    #[error("cannot listen for shutdown signals: {0}")]
+    Signal(#[from] std::io::Error),
+    /// The service did not become ready in time.
+    #[error("the service was not ready within {0:?}")]
+    NotReady(Duration),
+    /// A service-specific start-up error.
+    #[error("{0}")]
+    Other(String),
+}

@@ -1,0 +1,382 @@
+//! The publisher: events as envelopes, raw payloads, and correlated request/reply.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::QoS;
+use crate::connection::{ClientHandle, SendError};
+use crate::envelope::{Envelope, encode_raw, new_id, now, peek_id, to_raw_object};
+use crate::error::{PublishError, RequestError};
+use crate::message::Inbound;
+use crate::topic::{TopicFilter, validate_topic_name};
+
+/// Envelope type of error replies: `{"ok": false, "err": "…"}` with the request's id.
+pub const ERROR_EVENT_TYPE: &str = "error";
+
+/// Asks the controller to subscribe to a reply topic (and keep it across reconnects).
+pub(crate) struct SubscribeReply {
+    pub(crate) filter: TopicFilter,
+    pub(crate) done: oneshot::Sender<Result<(), String>>,
+}
+
+struct Waiter {
+    filter: TopicFilter,
+    tx: oneshot::Sender<Arc<Inbound>>,
+}
+
+struct Shared {
+    client: ClientHandle,
+    source: String,
+    request_timeout: Duration,
+    waiters: Mutex<HashMap<String, Waiter>>,
+    reply_topics: Mutex<HashSet<String>>,
+    control: mpsc::UnboundedSender<SubscribeReply>,
+}
+
+/// Publishes events, raw payloads and requests. Cheap to clone; safe to use from handlers.
+#[derive(Clone)]
+pub struct Publisher {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("source", &self.shared.source)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Publisher {
+    pub(crate) fn new(
+        client: ClientHandle,
+        source: String,
+        request_timeout: Duration,
+        control: mpsc::UnboundedSender<SubscribeReply>,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                client,
+                source,
+                request_timeout,
+                waiters: Mutex::new(HashMap::new()),
+                reply_topics: Mutex::new(HashSet::new()),
+                control,
+            }),
+        }
+    }
+
+    /// The envelope `source` this publisher stamps.
+    pub fn source(&self) -> &str {
+        &self.shared.source
+    }
+
+    /// Publishes an event envelope; `.await` it for the envelope id.
+    ///
+    /// Defaults: QoS 1, not retained, a fresh id.
+    ///
+    /// ```no_run
+    /// # async fn f(publisher: tars_mqtt::Publisher) -> Result<(), tars_mqtt::PublishError> {
+    /// # use tars_mqtt::QoS;
+    /// let id = publisher
+    ///     .event("tts/say", "tts.say", &serde_json::json!({"text": "hello"}))
+    ///     .qos(QoS::AtMostOnce)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn event<T: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        event_type: &str,
+        data: &T,
+    ) -> EventBuilder {
+        EventBuilder {
+            publisher: self.clone(),
+            topic: topic.to_owned(),
+            event_type: event_type.to_owned(),
+            data: to_raw_object(data),
+            qos: QoS::AtLeastOnce,
+            retain: false,
+            id: None,
+        }
+    }
+
+    /// Publishes a payload as is (no envelope).
+    pub async fn publish_raw(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), PublishError> {
+        validate_topic_name(topic).map_err(|source| PublishError::InvalidTopic {
+            topic: topic.to_owned(),
+            source,
+        })?;
+        self.shared
+            .client
+            .publish(topic, qos, retain, payload.into())
+            .await
+            .map_err(|e| match e {
+                SendError::Timeout(d) => PublishError::Timeout(d),
+                SendError::Closed => PublishError::Closed,
+            })
+    }
+
+    pub(crate) async fn publish_envelope(
+        &self,
+        topic: &str,
+        id: &str,
+        event_type: &str,
+        data: &RawValue,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), PublishError> {
+        let payload = encode_raw(id, event_type, now(), &self.shared.source, data);
+        self.publish_raw(topic, payload, qos, retain).await
+    }
+
+    /// Sends a request envelope and awaits the reply whose envelope `id` equals the request's id
+    /// on the reply topic given with [`RequestBuilder::reply_on`].
+    ///
+    /// Safe with any number of concurrent requests, and from inside handlers (also when the
+    /// responder is another route of the same service).
+    ///
+    /// ```no_run
+    /// # async fn f(publisher: tars_mqtt::Publisher) -> Result<(), tars_mqtt::RequestError> {
+    /// # #[derive(serde::Deserialize)] struct MemoryResults { results: Vec<serde_json::Value> }
+    /// # use std::time::Duration;
+    /// use tars_mqtt::Envelope;
+    /// let reply: Envelope<MemoryResults> = publisher
+    ///     .request("memory/query", "memory.query", &serde_json::json!({"text": "where did we meet"}))
+    ///     .reply_on("memory/results")
+    ///     .timeout(Duration::from_secs(5))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn request<T: Serialize + ?Sized, R>(
+        &self,
+        topic: &str,
+        event_type: &str,
+        data: &T,
+    ) -> RequestBuilder<R> {
+        RequestBuilder {
+            publisher: self.clone(),
+            topic: topic.to_owned(),
+            event_type: event_type.to_owned(),
+            data: to_raw_object(data),
+            reply_on: None,
+            timeout: self.shared.request_timeout,
+            qos: QoS::AtLeastOnce,
+            _reply: PhantomData,
+        }
+    }
+
+    /// Hands a received message to the request waiting for it, if any. Called by the connection
+    /// task for every message, before dispatch; cheap when no request is pending.
+    pub(crate) fn resolve_reply(&self, inbound: &Arc<Inbound>) {
+        if lock(&self.shared.waiters).is_empty() {
+            return;
+        }
+        let Some(id) = peek_id(&inbound.payload) else {
+            return;
+        };
+        let mut waiters = lock(&self.shared.waiters);
+        if waiters
+            .get(&id)
+            .is_some_and(|w| w.filter.matches(&inbound.topic))
+        {
+            let waiter = waiters.remove(&id).expect("checked above");
+            let _ = waiter.tx.send(inbound.clone());
+        }
+    }
+
+    async fn ensure_reply_subscription(&self, filter: &TopicFilter) -> Result<(), RequestError> {
+        if lock(&self.shared.reply_topics).contains(filter.as_str()) {
+            return Ok(());
+        }
+        let (done, rx) = oneshot::channel();
+        self.shared
+            .control
+            .send(SubscribeReply {
+                filter: filter.clone(),
+                done,
+            })
+            .map_err(|_| RequestError::Closed)?;
+        match rx.await {
+            Ok(Ok(())) => {
+                lock(&self.shared.reply_topics).insert(filter.as_str().to_owned());
+                Ok(())
+            }
+            Ok(Err(topic)) => Err(RequestError::SubscribeRefused(topic)),
+            Err(_) => Err(RequestError::Closed),
+        }
+    }
+
+    /// Marks reply topics the service subscribes to at start (see
+    /// [`Router::expect_replies_on`](crate::Router::expect_replies_on)).
+    pub(crate) fn mark_reply_topic(&self, filter: &str) {
+        lock(&self.shared.reply_topics).insert(filter.to_owned());
+    }
+
+    pub(crate) fn client(&self) -> &ClientHandle {
+        &self.shared.client
+    }
+}
+
+/// An event being published; `.await` it. See [`Publisher::event`].
+#[must_use = "an event is only published when awaited"]
+pub struct EventBuilder {
+    publisher: Publisher,
+    topic: String,
+    event_type: String,
+    data: Result<Box<RawValue>, PublishError>,
+    qos: QoS,
+    retain: bool,
+    id: Option<String>,
+}
+
+impl EventBuilder {
+    /// QoS (default 1).
+    pub fn qos(mut self, qos: QoS) -> Self {
+        self.qos = qos;
+        self
+    }
+    /// Retain flag (default false).
+    pub fn retain(mut self, retain: bool) -> Self {
+        self.retain = retain;
+        self
+    }
+    /// Uses this id instead of a fresh one: pass a request's id to correlate with it.
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+}
+
+impl IntoFuture for EventBuilder {
+    type Output = Result<String, PublishError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let data = self.data?;
+            let id = self.id.unwrap_or_else(new_id);
+            self.publisher
+                .publish_envelope(
+                    &self.topic,
+                    &id,
+                    &self.event_type,
+                    &data,
+                    self.qos,
+                    self.retain,
+                )
+                .await?;
+            Ok(id)
+        })
+    }
+}
+
+/// A request being sent; `.await` it for the reply. See [`Publisher::request`].
+#[must_use = "a request is only sent when awaited"]
+pub struct RequestBuilder<R> {
+    publisher: Publisher,
+    topic: String,
+    event_type: String,
+    data: Result<Box<RawValue>, PublishError>,
+    reply_on: Option<String>,
+    timeout: Duration,
+    qos: QoS,
+    _reply: PhantomData<fn() -> R>,
+}
+
+impl<R> RequestBuilder<R> {
+    /// The topic (or filter) the reply arrives on. Required.
+    pub fn reply_on(mut self, topic: impl Into<String>) -> Self {
+        self.reply_on = Some(topic.into());
+        self
+    }
+    /// How long to wait for the reply (default: the configuration's `request_timeout`).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// QoS of the request (default 1).
+    pub fn qos(mut self, qos: QoS) -> Self {
+        self.qos = qos;
+        self
+    }
+}
+
+/// Removes the waiter when the request ends, however it ends.
+struct WaiterGuard<'a> {
+    shared: &'a Shared,
+    id: String,
+}
+
+impl Drop for WaiterGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.shared.waiters).remove(&self.id);
+    }
+}
+
+impl<R: DeserializeOwned + Send + 'static> IntoFuture for RequestBuilder<R> {
+    type Output = Result<Envelope<R>, RequestError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let reply_topic = self.reply_on.ok_or(RequestError::NoReplyTopic)?;
+            let filter = TopicFilter::parse(&reply_topic)?;
+            let data = self.data?;
+            let publisher = self.publisher;
+            publisher.ensure_reply_subscription(&filter).await?;
+            let id = new_id();
+            let (tx, rx) = oneshot::channel();
+            lock(&publisher.shared.waiters).insert(id.clone(), Waiter { filter, tx });
+            let _guard = WaiterGuard {
+                shared: &publisher.shared,
+                id: id.clone(),
+            };
+            publisher
+                .publish_envelope(&self.topic, &id, &self.event_type, &data, self.qos, false)
+                .await?;
+            let inbound = match tokio::time::timeout(self.timeout, rx).await {
+                Ok(Ok(inbound)) => inbound,
+                Ok(Err(_)) => return Err(RequestError::Closed),
+                Err(_) => {
+                    return Err(RequestError::Timeout {
+                        topic: reply_topic,
+                        id,
+                        timeout: self.timeout,
+                    });
+                }
+            };
+            if inbound.header().event_type.as_deref() == Some(ERROR_EVENT_TYPE) {
+                let err: Envelope<serde_json::Value> = Envelope::decode(&inbound.payload)?;
+                let message = err
+                    .data
+                    .get("err")
+                    .and_then(|e| e.as_str())
+                    .unwrap_or("unknown error");
+                return Err(RequestError::Remote(message.to_owned()));
+            }
+            Ok(Envelope::decode(&inbound.payload)?)
+        })
+    }
+}

@@ -1,0 +1,326 @@
+//! `Router`: routes (filter + handler + options) and the fan-out rule: a message goes to every
+//! route whose filter matches it, once per route.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::QoS;
+use crate::error::Error;
+use crate::handler::{Erased, ErasedHandler, Handler};
+use crate::topic::{FilterTrie, TopicFilter};
+
+/// What a route does when its queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Wait for room: the connection stops reading until the handler catches up (backpressure
+    /// to the broker). Nothing is dropped.
+    #[default]
+    Block,
+    /// Drop the oldest queued message to make room (reported).
+    DropOldest,
+    /// Drop the new message (reported).
+    DropNew,
+}
+
+/// Where a route's return value is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTo {
+    /// Reply topic.
+    pub topic: String,
+    /// Envelope type of the reply.
+    pub event_type: String,
+}
+
+/// Per-route counters.
+#[derive(Debug, Default)]
+pub struct RouteStats {
+    /// Messages queued for the route.
+    pub received: AtomicU64,
+    /// Handler runs that completed successfully.
+    pub succeeded: AtomicU64,
+    /// Messages not handled successfully: decode errors, handler errors, panics, timeouts.
+    pub failed: AtomicU64,
+    /// Messages dropped by the overflow policy.
+    pub dropped: AtomicU64,
+}
+
+impl RouteStats {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A route's static description, shared with its messages.
+pub struct RouteMeta {
+    pub(crate) name: String,
+    pub(crate) filter: TopicFilter,
+    pub(crate) qos: QoS,
+    pub(crate) reply: Option<ReplyTo>,
+    pub(crate) queue_capacity: usize,
+    pub(crate) concurrency: usize,
+    pub(crate) overflow: Overflow,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) stats: RouteStats,
+}
+
+impl fmt::Debug for RouteMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouteMeta")
+            .field("name", &self.name)
+            .field("filter", &self.filter.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RouteMeta {
+    /// The route's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The route's filter.
+    pub fn filter(&self) -> &TopicFilter {
+        &self.filter
+    }
+    /// The route's counters.
+    pub fn stats(&self) -> &RouteStats {
+        &self.stats
+    }
+}
+
+/// One subscription and its handler, with options.
+///
+/// ```
+/// # use tars_mqtt::{Route, QoS, Overflow, Json};
+/// # use std::time::Duration;
+/// # #[derive(serde::Deserialize)] struct Query { text: String }
+/// # #[derive(serde::Serialize)] struct Results { query: String }
+/// async fn query(Json(q): Json<Query>) -> Json<Results> { Json(Results { query: q.text }) }
+///
+/// let route = Route::new("memory/query", query)
+///     .qos(QoS::AtLeastOnce)
+///     .reply("memory/results", "memory.results")
+///     .concurrency(4)
+///     .overflow(Overflow::Block)
+///     .timeout(Duration::from_secs(5));
+/// # let _: Route<()> = route;
+/// ```
+#[must_use]
+pub struct Route<S> {
+    filter: String,
+    name: Option<String>,
+    qos: QoS,
+    reply: Option<ReplyTo>,
+    queue_capacity: usize,
+    concurrency: usize,
+    overflow: Overflow,
+    timeout: Option<Duration>,
+    handler: Arc<dyn ErasedHandler<S>>,
+}
+
+impl<S: Send + Sync + 'static> Route<S> {
+    /// A route for `filter` (with optional `{name}` parameters and `$share/<group>/` prefix).
+    pub fn new<H, T>(filter: impl Into<String>, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        Self {
+            filter: filter.into(),
+            name: None,
+            qos: QoS::AtMostOnce,
+            reply: None,
+            queue_capacity: 1024,
+            concurrency: 1,
+            overflow: Overflow::Block,
+            timeout: None,
+            handler: Arc::new(Erased::new(handler)),
+        }
+    }
+}
+
+impl<S> Route<S> {
+    /// Subscription QoS (default 0).
+    pub fn qos(mut self, qos: QoS) -> Self {
+        self.qos = qos;
+        self
+    }
+    /// A name for logs and error reports (default: the filter).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Publish the handler's return value to `topic` as an envelope of type `event_type`
+    /// whose `id` is the request's `id`.
+    pub fn reply(mut self, topic: impl Into<String>, event_type: impl Into<String>) -> Self {
+        self.reply = Some(ReplyTo {
+            topic: topic.into(),
+            event_type: event_type.into(),
+        });
+        self
+    }
+    /// Replace the filter (for run-time topic overrides).
+    pub fn filter(mut self, filter: impl Into<String>) -> Self {
+        self.filter = filter.into();
+        self
+    }
+    /// Queue capacity (default 1024, at least 1).
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity.max(1);
+        self
+    }
+    /// Handler runs in parallel (default 1: messages are handled in arrival order).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+    /// Overflow policy (default [`Overflow::Block`]).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+    /// Handler timeout (default none).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// The routes of a service with state `S`.
+///
+/// ```
+/// # use tars_mqtt::{Router, QoS, Json, Topic};
+/// async fn log(Topic(t): Topic) { println!("{t}") }
+/// async fn temp(Json(v): Json<serde_json::Value>) {}
+/// let router: Router<()> = Router::new()
+///     .subscribe("events/#", QoS::AtMostOnce, log)
+///     .subscribe("sensors/{room}/temp", QoS::AtLeastOnce, temp);
+/// ```
+#[must_use]
+pub struct Router<S> {
+    routes: Vec<Route<S>>,
+    reply_topics: Vec<String>,
+}
+
+impl<S> Default for Router<S> {
+    fn default() -> Self {
+        Self {
+            routes: Vec::new(),
+            reply_topics: Vec::new(),
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> Router<S> {
+    /// An empty router.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a route with default options.
+    pub fn subscribe<H, T>(self, filter: impl Into<String>, qos: QoS, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.route(Route::new(filter, handler).qos(qos))
+    }
+
+    /// Adds a route.
+    pub fn route(mut self, route: Route<S>) -> Self {
+        self.routes.push(route);
+        self
+    }
+
+    /// Subscribes to a reply topic before the service reports ready, so the first
+    /// [`request`](crate::Publisher::request) awaiting replies there needs no extra round trip.
+    pub fn expect_replies_on(mut self, filter: impl Into<String>) -> Self {
+        self.reply_topics.push(filter.into());
+        self
+    }
+
+    /// Changes every route with this name (e.g. to override its filter from the environment).
+    pub fn map_route(mut self, name: &str, f: impl Fn(Route<S>) -> Route<S>) -> Self {
+        self.routes = self
+            .routes
+            .into_iter()
+            .map(|r| {
+                if r.name.as_deref().unwrap_or(&r.filter) == name {
+                    f(r)
+                } else {
+                    r
+                }
+            })
+            .collect();
+        self
+    }
+
+    /// Validates every filter and reply topic and builds the lookup structure.
+    pub(crate) fn compile(self) -> Result<CompiledRouter<S>, Error> {
+        let mut trie = FilterTrie::default();
+        let mut routes = Vec::with_capacity(self.routes.len());
+        for (index, route) in self.routes.into_iter().enumerate() {
+            let name = route.name.unwrap_or_else(|| route.filter.clone());
+            let filter = TopicFilter::parse(&route.filter).map_err(|source| Error::Route {
+                route: name.clone(),
+                filter: route.filter.clone(),
+                source,
+            })?;
+            if let Some(reply) = &route.reply {
+                if let Err(e) = crate::topic::validate_topic_name(&reply.topic) {
+                    return Err(Error::Other(format!(
+                        "route `{name}`: invalid reply topic `{}`: {e}",
+                        reply.topic
+                    )));
+                }
+            }
+            trie.insert(&filter, index);
+            routes.push((
+                Arc::new(RouteMeta {
+                    name,
+                    filter,
+                    qos: route.qos,
+                    reply: route.reply,
+                    queue_capacity: route.queue_capacity,
+                    concurrency: route.concurrency,
+                    overflow: route.overflow,
+                    timeout: route.timeout,
+                    stats: RouteStats::default(),
+                }),
+                route.handler,
+            ));
+        }
+        let reply_topics = self
+            .reply_topics
+            .iter()
+            .map(|f| {
+                TopicFilter::parse(f).map_err(|source| Error::Route {
+                    route: "expect_replies_on".to_owned(),
+                    filter: f.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(CompiledRouter {
+            trie,
+            routes,
+            reply_topics,
+        })
+    }
+}
+
+pub(crate) struct CompiledRouter<S> {
+    pub(crate) trie: FilterTrie<usize>,
+    pub(crate) routes: Vec<(Arc<RouteMeta>, Arc<dyn ErasedHandler<S>>)>,
+    pub(crate) reply_topics: Vec<TopicFilter>,
+}
+
+impl RouteMeta {
+    pub(crate) fn reply_event(&self) -> String {
+        self.reply
+            .as_ref()
+            .map(|r| r.event_type.clone())
+            .unwrap_or_default()
+    }
+}

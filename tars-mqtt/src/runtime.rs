@@ -1,0 +1,357 @@
+//! `Runtime`: wires configuration, router, connection, controller, dispatch, dedup and presence
+//! together; `ServiceHandle`: readiness, the publisher, graceful shutdown.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::QoS;
+use crate::config::MqttConfig;
+use crate::connection::{self, ConnectionState, Driver};
+use crate::controller::Controller;
+use crate::dedup::Dedup;
+use crate::dispatch::{Dispatcher, ErrorHook, ErrorReport};
+use crate::error::Error;
+use crate::message::Inbound;
+use crate::presence;
+use crate::publisher::Publisher;
+use crate::router::{RouteMeta, Router};
+use crate::service::Service;
+
+/// What a service's readiness watch carries.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    /// The connection's state.
+    pub connection: ConnectionState,
+    /// Connected, and every subscription of this connection was answered by a SUBACK.
+    pub ready: bool,
+    /// Filters the broker refused in the last SUBACKs (the other routes work).
+    pub failed_subscriptions: Vec<String>,
+}
+
+/// Runs one service: a router with its state, under a configuration.
+///
+/// ```no_run
+/// use tars_mqtt::{Json, MqttConfig, QoS, Route, Router, Runtime};
+///
+/// #[derive(serde::Deserialize)] struct Ping { n: u32 }
+/// #[derive(serde::Serialize)] struct Pong { n: u32 }
+///
+/// async fn ping(Json(p): Json<Ping>) -> Json<Pong> { Json(Pong { n: p.n + 1 }) }
+///
+/// # async fn main_() -> Result<(), tars_mqtt::Error> {
+/// let router = Router::new().route(Route::new("demo/ping", ping).qos(QoS::AtLeastOnce).reply("demo/pong", "demo.pong"));
+/// Runtime::new(MqttConfig::from_env()?, router, ()).run().await // until SIGTERM or Ctrl-C
+/// # }
+/// ```
+#[must_use]
+pub struct Runtime<S> {
+    config: MqttConfig,
+    router: Router<S>,
+    state: Arc<S>,
+    hook: Option<ErrorHook>,
+}
+
+impl<S: Send + Sync + 'static> Runtime<S> {
+    /// A runtime for `router` with shared `state`.
+    pub fn new(config: MqttConfig, router: Router<S>, state: S) -> Self {
+        Self {
+            config,
+            router,
+            state: Arc::new(state),
+            hook: None,
+        }
+    }
+
+    /// Called for every message that fails (decode, handler error, panic, timeout) or is dropped.
+    pub fn on_error(mut self, hook: impl Fn(&ErrorReport) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Starts the service in the background and returns at once; see [`ServiceHandle`].
+    pub fn start(self) -> Result<ServiceHandle, Error> {
+        let config = Arc::new(self.config);
+        let router = self.router.compile()?;
+        let (client, eventloop) = connection::build(&config)?;
+        let (ready_tx, ready_rx) = watch::channel(Readiness {
+            connection: ConnectionState::Connecting,
+            ready: false,
+            failed_subscriptions: Vec::new(),
+        });
+        let (reply_tx, reply_rx) = mpsc::unbounded_channel();
+        let publisher = Publisher::new(
+            client.clone(),
+            config.source.clone(),
+            config.request_timeout,
+            reply_tx,
+        );
+        let mut wanted: Vec<(String, QoS)> = Vec::new();
+        for (meta, _) in &router.routes {
+            add_wanted(&mut wanted, meta.filter.subscription(), meta.qos);
+        }
+        for filter in &router.reply_topics {
+            add_wanted(&mut wanted, filter.subscription(), QoS::AtLeastOnce);
+            publisher.mark_reply_topic(filter.as_str());
+        }
+        let mut workers = JoinSet::new();
+        let dispatcher = Dispatcher::start(
+            router,
+            self.state,
+            publisher.clone(),
+            self.hook,
+            &mut workers,
+        );
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let acks_open = Arc::new(AtomicBool::new(true));
+        let controller = Controller {
+            config: config.clone(),
+            client: client.clone(),
+            readiness: ready_tx.clone(),
+            wanted,
+            events: event_rx,
+            reply_requests: reply_rx,
+        };
+        let controller = tokio::spawn(controller.run());
+        let driver = Driver {
+            config: config.clone(),
+            client: client.clone(),
+            events: event_tx,
+            state: ready_tx.clone(),
+            stop: stop_rx,
+            acks_open: acks_open.clone(),
+            on_publish: intake(&config, publisher.clone(), dispatcher.clone()),
+        };
+        let driver = tokio::spawn(driver.run(eventloop));
+        let (trigger_tx, trigger_rx) = watch::channel(false);
+        let (done_tx, done_rx) = watch::channel(false);
+        let routes: Vec<Arc<RouteMeta>> = dispatcher.routes().cloned().collect();
+        tokio::spawn(
+            Shutdown {
+                config: config.clone(),
+                dispatcher,
+                workers,
+                controller,
+                driver,
+                stop: stop_tx,
+                acks_open,
+                readiness: ready_tx,
+                publisher: publisher.clone(),
+            }
+            .run(trigger_rx, done_tx),
+        );
+        Ok(ServiceHandle {
+            publisher,
+            readiness: ready_rx,
+            trigger: ShutdownHandle {
+                tx: Arc::new(trigger_tx),
+            },
+            done: done_rx,
+            routes,
+        })
+    }
+
+    /// Starts the service and runs it until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub async fn run(self) -> Result<(), Error> {
+        let handle = self.start()?;
+        let signal = shutdown_signal()?;
+        let trigger = handle.shutdown_handle();
+        tokio::select! {
+            _ = signal => tracing::info!("shutdown signal received"),
+            _ = trigger.requested() => {}
+        }
+        handle.shutdown().await;
+        Ok(())
+    }
+}
+
+impl<T: Service> Runtime<T> {
+    /// A runtime for a [`Service`] (what `#[mqtt_service]` implements).
+    pub fn service(config: MqttConfig, service: T) -> Self {
+        Runtime::new(config, T::router(), service)
+    }
+}
+
+fn add_wanted(wanted: &mut Vec<(String, QoS)>, filter: String, qos: QoS) {
+    match wanted.iter_mut().find(|(f, _)| *f == filter) {
+        Some((_, q)) => *q = (*q).max(qos),
+        None => wanted.push((filter, qos)),
+    }
+}
+
+/// What the connection task does with each received message: dedup, replies, dispatch.
+fn intake(
+    config: &MqttConfig,
+    publisher: Publisher,
+    dispatcher: Arc<Dispatcher>,
+) -> Arc<dyn Fn(Arc<Inbound>) -> crate::handler::BoxFuture<()> + Send + Sync> {
+    let dedup = config
+        .dedupe_ttl
+        .map(|ttl| Arc::new(Mutex::new(Dedup::new(ttl, config.dedupe_max_entries))));
+    Arc::new(move |inbound: Arc<Inbound>| {
+        let duplicate = dedup.as_ref().is_some_and(|d| {
+            d.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_duplicate(&inbound.payload, Instant::now())
+        });
+        let dispatcher = dispatcher.clone();
+        if duplicate {
+            tracing::debug!(topic = %inbound.topic, "duplicate envelope dropped");
+            return Box::pin(async {});
+        }
+        publisher.resolve_reply(&inbound);
+        Box::pin(async move {
+            dispatcher.dispatch(inbound).await;
+        })
+    })
+}
+
+/// Waits for the first SIGTERM or Ctrl-C.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+/// Starts a graceful shutdown of a running service. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl ShutdownHandle {
+    /// Requests a graceful shutdown (returns at once).
+    pub fn shutdown(&self) {
+        self.tx.send_replace(true);
+    }
+
+    async fn requested(&self) {
+        let _ = self.tx.subscribe().wait_for(|v| *v).await;
+    }
+}
+
+/// A running service.
+#[derive(Debug)]
+pub struct ServiceHandle {
+    publisher: Publisher,
+    readiness: watch::Receiver<Readiness>,
+    trigger: ShutdownHandle,
+    done: watch::Receiver<bool>,
+    routes: Vec<Arc<RouteMeta>>,
+}
+
+impl ServiceHandle {
+    /// The service's publisher.
+    pub fn publisher(&self) -> Publisher {
+        self.publisher.clone()
+    }
+
+    /// A watch of the connection state and readiness.
+    pub fn readiness(&self) -> watch::Receiver<Readiness> {
+        self.readiness.clone()
+    }
+
+    /// Waits until the service is connected and its subscriptions are confirmed.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), Error> {
+        let mut rx = self.readiness.clone();
+        tokio::time::timeout(timeout, rx.wait_for(|r| r.ready))
+            .await
+            .map_err(|_| Error::NotReady(timeout))?
+            .map_err(|_| Error::NotReady(timeout))?;
+        Ok(())
+    }
+
+    /// A handle that can start the shutdown from elsewhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.trigger.clone()
+    }
+
+    /// A route's counters, by route name.
+    pub fn route(&self, name: &str) -> Option<&RouteMeta> {
+        self.routes.iter().find(|r| r.name == name).map(|r| &**r)
+    }
+
+    /// Shuts down gracefully and waits until it is done.
+    pub async fn shutdown(self) {
+        self.trigger.shutdown();
+        self.stopped().await;
+    }
+
+    /// Waits until the service has stopped (after a shutdown was requested).
+    pub async fn stopped(mut self) {
+        let _ = self.done.wait_for(|d| *d).await;
+    }
+}
+
+struct Shutdown {
+    config: Arc<MqttConfig>,
+    dispatcher: Arc<Dispatcher>,
+    workers: JoinSet<()>,
+    controller: tokio::task::JoinHandle<()>,
+    driver: tokio::task::JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    acks_open: Arc<AtomicBool>,
+    readiness: watch::Sender<Readiness>,
+    publisher: Publisher,
+}
+
+impl Shutdown {
+    async fn run(mut self, mut trigger: watch::Receiver<bool>, done: watch::Sender<bool>) {
+        let _ = trigger.wait_for(|v| *v).await;
+        tracing::info!("shutting down: intake stopped, draining handlers");
+        self.readiness.send_modify(|r| {
+            r.ready = false;
+            r.connection = ConnectionState::Stopping;
+        });
+        self.dispatcher.close();
+        let drained = tokio::time::timeout(self.config.drain_timeout, async {
+            while self.workers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                queued = self.dispatcher.queued(),
+                timeout = ?self.config.drain_timeout,
+                "handlers still running after the drain timeout; cancelling them"
+            );
+            self.acks_open.store(false, Ordering::Release);
+            self.workers.abort_all();
+        }
+        let client = self.publisher.client().clone();
+        if self.config.health {
+            let payload =
+                presence::health_payload(&self.config.source, false, Some("shutdown"), None);
+            let topic = presence::health_topic(&self.config.client_id);
+            let _ = client
+                .publish(&topic, QoS::AtLeastOnce, true, payload.into())
+                .await;
+        }
+        self.stop.send_replace(true);
+        self.controller.abort();
+        client.disconnect().await;
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.driver)
+            .await
+            .is_err()
+        {
+            self.driver.abort();
+        }
+        self.readiness.send_modify(|r| {
+            r.ready = false;
+            r.connection = ConnectionState::Stopped;
+        });
+        tracing::info!("service stopped");
+        done.send_replace(true);
+    }
+}
