@@ -12,6 +12,7 @@ use crate::config::MqttConfig;
 use crate::connection::{ClientHandle, ConnEvent};
 use crate::presence;
 use crate::publisher::SubscribeReply;
+use crate::topic::covers;
 use crate::{QoS, Readiness};
 
 /// One SUBSCRIBE packet the controller asked for, until its SUBACK.
@@ -127,7 +128,12 @@ impl Controller {
                         }
                     }
                 }
-                for (filter, done) in batch.waiters {
+                // Waiters of this batch, and any that queued up for the same filters meanwhile.
+                let (answered, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut session.waiting)
+                    .into_iter()
+                    .partition(|(f, _)| session.confirmed.contains(f) || refused.contains(f));
+                session.waiting = waiting;
+                for (filter, done) in batch.waiters.into_iter().chain(answered) {
                     let result = if refused.contains(&filter) {
                         Err(filter)
                     } else {
@@ -143,14 +149,22 @@ impl Controller {
     }
 
     async fn on_reply_topic(&mut self, session: &mut Session, request: SubscribeReply) {
-        let filter = request.filter.subscription();
-        if session.confirmed.contains(&filter) {
-            let _ = request.done.send(Ok(()));
+        // A planned subscription may already deliver the reply topic; then wait for that one.
+        let covering = self
+            .wanted
+            .iter()
+            .find(|(f, _)| covers(f, &request.filter))
+            .map(|(f, _)| f.clone());
+        if let Some(filter) = covering {
+            if session.confirmed.contains(&filter) {
+                let _ = request.done.send(Ok(()));
+            } else {
+                session.waiting.push((filter, request.done));
+            }
             return;
         }
-        if !self.wanted.iter().any(|(f, _)| *f == filter) {
-            self.wanted.push((filter.clone(), QoS::AtLeastOnce));
-        }
+        let filter = request.filter.subscription();
+        self.wanted.push((filter.clone(), QoS::AtLeastOnce));
         if session.connected {
             self.send(
                 session,

@@ -345,7 +345,15 @@ impl<R: DeserializeOwned + Send + 'static> IntoFuture for RequestBuilder<R> {
             let filter = TopicFilter::parse(&reply_topic)?;
             let data = self.data?;
             let publisher = self.publisher;
-            publisher.ensure_reply_subscription(&filter).await?;
+            let started = tokio::time::Instant::now();
+            let timeout = |id: String| RequestError::Timeout {
+                topic: reply_topic.clone(),
+                id,
+                timeout: self.timeout,
+            };
+            tokio::time::timeout(self.timeout, publisher.ensure_reply_subscription(&filter))
+                .await
+                .map_err(|_| timeout(String::new()))??;
             let id = new_id();
             let (tx, rx) = oneshot::channel();
             lock(&publisher.shared.waiters).insert(id.clone(), Waiter { filter, tx });
@@ -356,16 +364,10 @@ impl<R: DeserializeOwned + Send + 'static> IntoFuture for RequestBuilder<R> {
             publisher
                 .publish_envelope(&self.topic, &id, &self.event_type, &data, self.qos, false)
                 .await?;
-            let inbound = match tokio::time::timeout(self.timeout, rx).await {
+            let inbound = match tokio::time::timeout_at(started + self.timeout, rx).await {
                 Ok(Ok(inbound)) => inbound,
                 Ok(Err(_)) => return Err(RequestError::Closed),
-                Err(_) => {
-                    return Err(RequestError::Timeout {
-                        topic: reply_topic,
-                        id,
-                        timeout: self.timeout,
-                    });
-                }
+                Err(_) => return Err(timeout(id)),
             };
             if inbound.header().event_type.as_deref() == Some(ERROR_EVENT_TYPE) {
                 let err: Envelope<serde_json::Value> = Envelope::decode(&inbound.payload)?;

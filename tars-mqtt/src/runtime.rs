@@ -20,6 +20,7 @@ use crate::presence;
 use crate::publisher::Publisher;
 use crate::router::{RouteMeta, Router};
 use crate::service::Service;
+use crate::topic::subscription_plan;
 
 /// What a service's readiness watch carries.
 #[derive(Debug, Clone)]
@@ -89,14 +90,16 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             config.request_timeout,
             reply_tx,
         );
-        let mut wanted: Vec<(String, QoS)> = Vec::new();
-        for (meta, _) in &router.routes {
-            add_wanted(&mut wanted, meta.filter.subscription(), meta.qos);
-        }
         for filter in &router.reply_topics {
-            add_wanted(&mut wanted, filter.subscription(), QoS::AtLeastOnce);
             publisher.mark_reply_topic(filter.as_str());
         }
+        let wanted = subscription_plan(
+            router
+                .routes
+                .iter()
+                .map(|(meta, _)| (&meta.filter, meta.qos))
+                .chain(router.reply_topics.iter().map(|f| (f, QoS::AtLeastOnce))),
+        );
         let mut workers = JoinSet::new();
         let dispatcher = Dispatcher::start(
             router,
@@ -173,13 +176,6 @@ impl<T: Service> Runtime<T> {
     /// A runtime for a [`Service`] (what `#[mqtt_service]` implements).
     pub fn service(config: MqttConfig, service: T) -> Self {
         Runtime::new(config, T::router(), service)
-    }
-}
-
-fn add_wanted(wanted: &mut Vec<(String, QoS)>, filter: String, qos: QoS) {
-    match wanted.iter_mut().find(|(f, _)| *f == filter) {
-        Some((_, q)) => *q = (*q).max(qos),
-        None => wanted.push((filter, qos)),
     }
 }
 

@@ -1,1 +1,133 @@
+//! Helpers shared by the end-to-end suites.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker};
+use tars_mqtt::{ConfigBuilder, MqttConfig, Router, Runtime, ServiceHandle};
+
+/// Generous bound for anything that should happen "at once" on loopback.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A broker for one test: the shared in-process one, or a Mosquitto process of its own.
+pub enum TestBroker {
+    /// The process-wide embedded rumqttd.
+    Embedded(&'static EmbeddedBroker),
+    /// A Mosquitto child process.
+    Process(BrokerProcess),
+}
+
+impl TestBroker {
+    /// The shared embedded broker.
+    pub fn embedded() -> Self {
+        static BROKER: OnceLock<EmbeddedBroker> = OnceLock::new();
+        Self::Embedded(BROKER.get_or_init(EmbeddedBroker::start))
+    }
+
+    /// A fresh Mosquitto with the test configuration.
+    pub fn mosquitto() -> Self {
+        Self::Process(BrokerProcess::mosquitto("").expect("start mosquitto"))
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        match self {
+            Self::Embedded(b) => b.url(),
+            Self::Process(p) => p.url(),
+        }
+    }
+}
+
+/// A unique name per test (topics, client ids), so tests sharing a broker never interfere.
+pub fn unique(what: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{what}{}x{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A configuration for tests: health on, fast reconnects.
+pub fn config(url: &str, client_id: &str) -> ConfigBuilder {
+    init_tracing();
+    MqttConfig::builder()
+        .url(url)
+        .client_id(client_id)
+        .health(true)
+        .reconnect_min_delay(Duration::from_millis(100))
+        .reconnect_max_delay(Duration::from_millis(500))
+}
+
+/// Starts a service and waits until it is ready.
+pub async fn start<S: Send + Sync + 'static>(
+    config: ConfigBuilder,
+    router: Router<S>,
+    state: S,
+) -> ServiceHandle {
+    let handle = Runtime::new(config.build().expect("valid test config"), router, state)
+        .start()
+        .expect("service starts");
+    handle.wait_ready(WAIT).await.expect("service ready");
+    handle
+}
+
+/// Logs to the test output when `RUST_LOG` is set.
+pub fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// Declares each scenario `async fn name(broker: TestBroker)` once per broker: `embedded::name`
+/// and `mosquitto::name` (ignored, visibly, where Mosquitto is not installed).
+#[macro_export]
+macro_rules! broker_suite {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::TestBroker::embedded()).await
+                }
+            )*
+        }
+        mod mosquitto {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(has_mosquitto), ignore = "mosquitto is not installed: apt-get install -y mosquitto")]
+                async fn $name() {
+                    super::$name($crate::TestBroker::mosquitto()).await
+                }
+            )*
+        }
+    };
+}
+
+/// What handlers record in tests: `(route tag, topic)`.
+pub type Calls = tokio::sync::mpsc::UnboundedSender<(&'static str, String)>;
+
+/// Receives recorded calls until `count` arrived (panics after [`WAIT`]), then waits `quiet`
+/// to make sure nothing else arrives, and returns them sorted.
+pub async fn collect(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(&'static str, String)>,
+    count: usize,
+    quiet: Duration,
+) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    while out.len() < count {
+        match tokio::time::timeout(WAIT, rx.recv()).await {
+            Ok(Some(call)) => out.push(call),
+            _ => panic!("expected {count} calls, got {out:?}"),
+        }
+    }
+    while let Ok(Some(extra)) = tokio::time::timeout(quiet, rx.recv()).await {
+        out.push(extra);
+    }
+    out.sort();
+    out
+}

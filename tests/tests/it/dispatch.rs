@@ -1,0 +1,279 @@
+//! Dispatch: handler isolation (errors, panics, timeouts), per-route order, opt-in concurrency,
+//! overflow policies, slow routes not delaying others, dedup.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use tars_mqtt::testing::TestClient;
+use tars_mqtt::{ErrorKind, Json, Overflow, QoS, Route, Router, Runtime, ServiceHandle, State};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, unique};
+use tokio::sync::{Semaphore, mpsc};
+
+type Reports = Arc<Mutex<Vec<(ErrorKind, String)>>>;
+
+async fn start_reporting<S: Send + Sync + 'static>(
+    cfg: tars_mqtt::ConfigBuilder,
+    router: Router<S>,
+    state: S,
+) -> (ServiceHandle, Reports) {
+    let reports: Reports = Arc::default();
+    let sink = reports.clone();
+    let handle = Runtime::new(cfg.build().unwrap(), router, state)
+        .on_error(move |r| sink.lock().unwrap().push((r.kind, r.route.clone())))
+        .start()
+        .unwrap();
+    handle.wait_ready(WAIT).await.unwrap();
+    (handle, reports)
+}
+
+async fn failures_are_isolated_and_reported(broker: TestBroker) {
+    let p = unique("iso");
+    let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+    let router = Router::new()
+        .route(
+            Route::new(format!("{p}/work"), |calls: State<mpsc::UnboundedSender<u64>>, Json(n): Json<serde_json::Value>| async move {
+                match n["n"].as_u64().unwrap() {
+                    1 => panic!("handler bug on purpose"),
+                    2 => Err("refused on purpose".to_owned()),
+                    3 => {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        Ok(())
+                    }
+                    n => {
+                        let _ = calls.send(n);
+                        Ok(())
+                    }
+                }
+            })
+            .name("work")
+            .qos(QoS::AtLeastOnce)
+            .timeout(Duration::from_millis(300)),
+        );
+    let (service, reports) =
+        start_reporting(config(&broker.url(), &unique("svc")), router, tx).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    for n in [1, 4, 2, 5, 3, 6] {
+        peer.publish_json(&format!("{p}/work"), &json!({"n": n}))
+            .await;
+    }
+    for expected in [4, 5, 6] {
+        assert_eq!(
+            tokio::time::timeout(WAIT, rx.recv()).await.unwrap(),
+            Some(expected)
+        );
+    }
+    let reports = reports.lock().unwrap().clone();
+    let kinds: Vec<ErrorKind> = reports.iter().map(|r| r.0).collect();
+    assert_eq!(
+        kinds,
+        [ErrorKind::Panic, ErrorKind::Handler, ErrorKind::Timeout]
+    );
+    assert!(reports.iter().all(|r| r.1 == "work"));
+    let stats = service.route("work").unwrap().stats();
+    assert_eq!(
+        (
+            stats.succeeded.load(Ordering::Relaxed),
+            stats.failed.load(Ordering::Relaxed)
+        ),
+        (3, 3)
+    );
+    service.shutdown().await;
+}
+
+/// Records the largest number of handler runs in progress at once, and the order of runs.
+#[derive(Default)]
+struct InFlight {
+    now: AtomicUsize,
+    max: AtomicUsize,
+    order: Mutex<Vec<u64>>,
+}
+
+async fn tracked(state: State<Arc<InFlight>>, Json(v): Json<serde_json::Value>) {
+    let now = state.now.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    state.order.lock().unwrap().push(v["n"].as_u64().unwrap());
+    state.now.fetch_sub(1, Ordering::SeqCst);
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn run_tracked(broker: &TestBroker, concurrency: usize) -> Arc<InFlight> {
+    let p = unique("order");
+    let state = Arc::new(InFlight::default());
+    let router = Router::new().route(
+        Route::new(format!("{p}/in"), tracked)
+            .qos(QoS::AtLeastOnce)
+            .concurrency(concurrency),
+    );
+    let (handle, _) =
+        start_reporting(config(&broker.url(), &unique("svc")), router, state.clone()).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    for n in 0..40 {
+        peer.publish_json(&format!("{p}/in"), &json!({"n": n}))
+            .await;
+    }
+    wait_for("40 handled", || state.order.lock().unwrap().len() == 40).await;
+    handle.shutdown().await;
+    state
+}
+
+async fn order_is_kept_per_route_and_concurrency_is_opt_in(broker: TestBroker) {
+    let serial = run_tracked(&broker, 1).await;
+    assert_eq!(
+        serial.max.load(Ordering::SeqCst),
+        1,
+        "one run at a time by default"
+    );
+    assert_eq!(
+        *serial.order.lock().unwrap(),
+        (0..40).collect::<Vec<u64>>(),
+        "arrival order kept"
+    );
+    let parallel = run_tracked(&broker, 4).await;
+    assert!(
+        parallel.max.load(Ordering::SeqCst) > 1,
+        "concurrency(4) runs handlers in parallel"
+    );
+    assert!(parallel.max.load(Ordering::SeqCst) <= 4);
+}
+
+async fn overflow_drops_are_reported_and_slow_routes_do_not_block_others(broker: TestBroker) {
+    let p = unique("overflow");
+    let gate = Arc::new(Semaphore::new(0));
+    let (tx, mut rx) = mpsc::unbounded_channel::<&'static str>();
+    #[derive(Clone)]
+    struct St {
+        gate: Arc<Semaphore>,
+        tx: mpsc::UnboundedSender<&'static str>,
+    }
+    let router = Router::new()
+        .route(
+            Route::new(
+                format!("{p}/slow"),
+                |s: State<St>, _: Json<serde_json::Value>| async move {
+                    let _ = s.tx.send("slow started");
+                    s.gate.acquire().await.unwrap().forget();
+                    let _ = s.tx.send("slow");
+                },
+            )
+            .name("slow")
+            .qos(QoS::AtLeastOnce)
+            .queue_capacity(2)
+            .overflow(Overflow::DropNew),
+        )
+        .route(
+            Route::new(
+                format!("{p}/fast"),
+                |s: State<St>, _: Json<serde_json::Value>| async move {
+                    let _ = s.tx.send("fast");
+                },
+            )
+            .qos(QoS::AtLeastOnce),
+        );
+    let (service, reports) = start_reporting(
+        config(&broker.url(), &unique("svc")),
+        router,
+        St {
+            gate: gate.clone(),
+            tx,
+        },
+    )
+    .await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.publish_json(&format!("{p}/slow"), &json!({})).await;
+    assert_eq!(
+        tokio::time::timeout(WAIT, rx.recv()).await.unwrap(),
+        Some("slow started")
+    );
+    for _ in 0..5 {
+        peer.publish_json(&format!("{p}/slow"), &json!({})).await;
+    }
+    // One handler run blocked, two queued, three dropped; the other route still answers at once.
+    peer.publish_json(&format!("{p}/fast"), &json!({})).await;
+    assert_eq!(
+        tokio::time::timeout(WAIT, rx.recv()).await.unwrap(),
+        Some("fast")
+    );
+    let slow = service.route("slow").unwrap().stats();
+    wait_for("3 drops", || slow.dropped.load(Ordering::Relaxed) == 3).await;
+    gate.add_permits(10);
+    let mut finished = Vec::new();
+    for _ in 0..5 {
+        finished.push(
+            tokio::time::timeout(WAIT, rx.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    finished.sort();
+    assert_eq!(
+        finished,
+        ["slow", "slow", "slow", "slow started", "slow started"]
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), rx.recv())
+            .await
+            .is_err()
+    );
+    let reports = reports.lock().unwrap().clone();
+    assert_eq!(
+        reports,
+        vec![(ErrorKind::Dropped, "slow".to_owned()); 3],
+        "QoS 1 drops are reported"
+    );
+    service.shutdown().await;
+}
+
+async fn duplicates_are_dropped_when_dedup_is_on(broker: TestBroker) {
+    let p = unique("dedup");
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let router = Router::new().subscribe(format!("{p}/in"), QoS::AtLeastOnce, |s: State<mpsc::UnboundedSender<String>>, e: tars_mqtt::Envelope<serde_json::Value>| async move {
+        let _ = s.send(e.id);
+    });
+    let cfg = config(&broker.url(), &unique("svc"))
+        .dedupe_ttl(Duration::from_secs(60))
+        .dedupe_max_entries(100);
+    let (service, _) = start_reporting(cfg, router, tx).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    for id in ["a", "a", "b", "a", "b", "c"] {
+        peer.publish_json(
+            &format!("{p}/in"),
+            &json!({"id": id, "type": "t", "data": {"v": 1}}),
+        )
+        .await;
+    }
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(
+            tokio::time::timeout(WAIT, rx.recv())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    while let Ok(Some(id)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+        seen.push(id);
+    }
+    assert_eq!(seen, ["a", "b", "c"]);
+    service.shutdown().await;
+}
+
+broker_suite!(
+    failures_are_isolated_and_reported,
+    order_is_kept_per_route_and_concurrency_is_opt_in,
+    overflow_drops_are_reported_and_slow_routes_do_not_block_others,
+    duplicates_are_dropped_when_dedup_is_on,
+);

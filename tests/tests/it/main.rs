@@ -1,0 +1,10 @@
+//! End-to-end tests of tars-mqtt. Scenarios run against the embedded broker and against
+//! Mosquitto (started by the tests on a free loopback port with their own configuration).
+
+mod config;
+mod dispatch;
+mod envelope;
+mod presence;
+mod reconnect;
+mod replies;
+mod routing;

@@ -1,0 +1,153 @@
+//! Presence: `ready` only after SUBACK, heartbeat, `shutdown` on graceful exit, and the retained
+//! `offline` last will when the process is killed.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+use tars_mqtt::testing::TestClient;
+use tars_mqtt::{Json, QoS, Route, Router, Runtime};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, unique};
+
+fn health_event(m: &tars_mqtt::testing::Received) -> String {
+    let v = m.json();
+    assert_eq!(v["type"], "health.status");
+    v["data"]["event"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn ready_comes_after_the_subscriptions(broker: TestBroker) {
+    let p = unique("ready");
+    let id = unique("svc");
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("system/health/{id}")).await;
+    peer.subscribe(&format!("{p}/out")).await;
+    let router = Router::new().route(
+        Route::new(
+            format!("{p}/in"),
+            |Json(v): Json<serde_json::Value>| async move { Json(v) },
+        )
+        .qos(QoS::AtLeastOnce)
+        .reply(format!("{p}/out"), "echo"),
+    );
+    let service = Runtime::new(config(&broker.url(), &id).build().unwrap(), router, ())
+        .start()
+        .unwrap();
+    let ready = peer.expect(&format!("system/health/{id}"), WAIT).await;
+    assert_eq!(health_event(&ready), "ready");
+    assert!(ready.json()["data"]["ok"].as_bool().unwrap());
+    // Sent the moment `ready` is seen: the subscription must already be in place.
+    peer.publish_json(
+        &format!("{p}/in"),
+        &json!({"id": "first", "type": "t", "data": {"x": 1}}),
+    )
+    .await;
+    let reply = peer.expect(&format!("{p}/out"), WAIT).await.json();
+    assert_eq!(reply["id"], "first");
+    service.shutdown().await;
+    let bye = peer.expect(&format!("system/health/{id}"), WAIT).await;
+    assert_eq!(health_event(&bye), "shutdown");
+    assert_eq!(bye.json()["data"]["ok"], false);
+    // Retained: a newcomer sees the last status.
+    let mut late = TestClient::connect(&broker.url(), &unique("late")).await;
+    late.subscribe(&format!("system/health/{id}")).await;
+    let retained = late.expect(&format!("system/health/{id}"), WAIT).await;
+    assert!(retained.retain);
+    assert_eq!(health_event(&retained), "shutdown");
+}
+
+async fn heartbeats_start_at_once_and_repeat(broker: TestBroker) {
+    let id = unique("beat");
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("system/keepalive/{id}")).await;
+    let cfg = config(&broker.url(), &id)
+        .heartbeat(true)
+        .heartbeat_interval(Duration::from_secs(1));
+    let service = Runtime::new(cfg.build().unwrap(), Router::<()>::new(), ())
+        .start()
+        .unwrap();
+    let first = peer.expect(&format!("system/keepalive/{id}"), WAIT).await;
+    let beat = first.json();
+    assert_eq!(
+        (beat["ok"].clone(), beat["event"].clone()),
+        (json!(true), json!("heartbeat"))
+    );
+    assert!(
+        beat.get("type").is_none(),
+        "the heartbeat is not an envelope"
+    );
+    assert!(!first.retain);
+    let second = peer
+        .expect(&format!("system/keepalive/{id}"), WAIT)
+        .await
+        .json();
+    assert!(second["timestamp"].as_f64().unwrap() > beat["timestamp"].as_f64().unwrap());
+    service.shutdown().await;
+}
+
+async fn a_killed_process_leaves_a_retained_offline(broker: TestBroker) {
+    let id = unique("victim");
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("system/health/{id}")).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
+        .env("MQTT_URL", broker.url())
+        .env("MQTT_CLIENT_ID", &id)
+        .env("MQTT_ENABLE_HEALTH", "true")
+        .env("TEST_PREFIX", unique("victim"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the service process");
+    let ready = peer.expect(&format!("system/health/{id}"), WAIT).await;
+    assert_eq!(health_event(&ready), "ready");
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    let offline = peer.expect(&format!("system/health/{id}"), WAIT).await;
+    assert_eq!(health_event(&offline), "offline");
+    assert_eq!(offline.json()["data"]["ok"], false);
+    let mut late = TestClient::connect(&broker.url(), &unique("late")).await;
+    late.subscribe(&format!("system/health/{id}")).await;
+    let retained = late.expect(&format!("system/health/{id}"), WAIT).await;
+    assert!(retained.retain, "the will is retained");
+    assert_eq!(health_event(&retained), "offline");
+}
+
+async fn sigterm_shuts_down_gracefully(broker: TestBroker) {
+    let id = unique("term");
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("system/health/{id}")).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
+        .env("MQTT_URL", broker.url())
+        .env("MQTT_CLIENT_ID", &id)
+        .env("MQTT_ENABLE_HEALTH", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the service process");
+    assert_eq!(
+        health_event(&peer.expect(&format!("system/health/{id}"), WAIT).await),
+        "ready"
+    );
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert_eq!(
+        health_event(&peer.expect(&format!("system/health/{id}"), WAIT).await),
+        "shutdown"
+    );
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exits cleanly after SIGTERM: {status:?}");
+    // A graceful DISCONNECT discards the will: no `offline` follows.
+    assert!(peer.next(Duration::from_millis(500)).await.is_none());
+}
+
+broker_suite!(
+    ready_comes_after_the_subscriptions,
+    heartbeats_start_at_once_and_repeat,
+    a_killed_process_leaves_a_retained_offline,
+    sigterm_shuts_down_gracefully,
+);

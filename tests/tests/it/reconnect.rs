@@ -1,0 +1,174 @@
+//! Reconnection: the broker stopped and restarted under a running service, persistent sessions
+//! keeping QoS 1 requests for a service that is down, credentials, refused logins.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker, TestClient};
+use tars_mqtt::{ConnectionState, Json, QoS, Route, Router, Runtime};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, start, unique};
+
+/// A broker process that tests can stop and restart: this crate's rumqttd binary.
+fn restartable_embedded() -> BrokerProcess {
+    BrokerProcess::program(env!("CARGO_BIN_EXE_tars-test-broker")).expect("start the broker binary")
+}
+
+fn echo(p: &str) -> Router<()> {
+    Router::new().route(
+        Route::new(
+            format!("{p}/echo"),
+            |Json(v): Json<serde_json::Value>| async move { Json(v) },
+        )
+        .qos(QoS::AtLeastOnce)
+        .reply(format!("{p}/echoed"), "echo"),
+    )
+}
+
+async fn survives_three_broker_restarts(mut broker: BrokerProcess) {
+    let p = unique("restart");
+    let id = unique("svc");
+    let service = start(config(&broker.url(), &id), echo(&p), ()).await;
+    let mut readiness = service.readiness();
+    for round in 0..3 {
+        broker.restart().expect("broker restarts");
+        // The same service instance must answer within 10 s of the restart.
+        let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+        peer.subscribe(&format!("{p}/echoed")).await;
+        peer.subscribe(&format!("system/health/{id}")).await;
+        tokio::time::timeout(
+            WAIT,
+            readiness.wait_for(|r| r.ready && r.connection == ConnectionState::Connected),
+        )
+        .await
+        .expect("ready again within 10 s")
+        .unwrap();
+        let request = json!({"id": format!("r{round}"), "type": "t", "data": {"round": round}});
+        let reply = loop {
+            peer.publish_json(&format!("{p}/echo"), &request).await;
+            if let Some(m) = peer
+                .next(Duration::from_secs(2))
+                .await
+                .filter(|m| m.topic.ends_with("/echoed"))
+            {
+                break m.json();
+            }
+        };
+        assert_eq!(reply["id"], format!("r{round}"));
+        assert_eq!(reply["data"]["round"], round);
+    }
+    service.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_three_restarts_of_the_embedded_broker() {
+    survives_three_broker_restarts(restartable_embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(has_mosquitto),
+    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
+)]
+async fn survives_three_restarts_of_mosquitto() {
+    survives_three_broker_restarts(BrokerProcess::mosquitto("").unwrap()).await;
+}
+
+async fn qos1_requests_wait_for_a_persistent_session(broker: TestBroker) {
+    let p = unique("persist");
+    let id = unique("svc");
+    let cfg = || config(&broker.url(), &id).persistent_session(true);
+    let first = start(cfg(), echo(&p), ()).await;
+    first.shutdown().await;
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/echoed")).await;
+    for n in 0..3 {
+        peer.publish_json(
+            &format!("{p}/echo"),
+            &json!({"id": format!("while-down-{n}"), "type": "t", "data": {}}),
+        )
+        .await;
+    }
+    let second = start(cfg(), echo(&p), ()).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            peer.expect(&format!("{p}/echoed"), WAIT).await.json()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    ids.sort();
+    assert_eq!(ids, ["while-down-0", "while-down-1", "while-down-2"]);
+    second.shutdown().await;
+}
+
+/// `refusal` is what the broker's answer to a wrong password says: Mosquitto answers with a
+/// CONNACK refusal, rumqttd closes the connection.
+async fn login_with_percent_encoded_credentials(url_for: impl Fn(&str) -> String, refusal: &str) {
+    let id = unique("auth");
+    let good = url_for("svc%40tars:p%40ss%3Aw%2Frd%25");
+    let service = start(config(&good, &id), Router::<()>::new(), ()).await;
+    service.shutdown().await;
+    let bad = url_for("svc%40tars:wrong");
+    let service = Runtime::new(
+        config(&bad, &unique("auth")).build().unwrap(),
+        Router::<()>::new(),
+        (),
+    )
+    .start()
+    .unwrap();
+    let mut readiness = service.readiness();
+    let state = tokio::time::timeout(
+        WAIT,
+        readiness.wait_for(|r| matches!(r.connection, ConnectionState::Backoff { .. })),
+    )
+    .await
+    .expect("a refused login backs off")
+    .unwrap()
+    .clone();
+    let ConnectionState::Backoff { error, .. } = state.connection else {
+        unreachable!()
+    };
+    assert!(error.contains(refusal), "{error}");
+    assert!(!error.contains("wrong"), "the password is not in the error");
+    service.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_broker_accepts_percent_encoded_credentials() {
+    let broker = EmbeddedBroker::start_with_users(&[("svc@tars", "p@ss:w/rd%")]);
+    let port = broker.port();
+    login_with_percent_encoded_credentials(
+        |creds| format!("mqtt://{creds}@127.0.0.1:{port}"),
+        "closed",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(has_mosquitto),
+    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
+)]
+async fn mosquitto_accepts_percent_encoded_credentials() {
+    let dir = std::env::temp_dir().join(unique("passwd"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwd = dir.join("passwd");
+    let ok = std::process::Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&passwd)
+        .args(["svc@tars", "p@ss:w/rd%"])
+        .status()
+        .expect("mosquitto_passwd is installed with mosquitto");
+    assert!(ok.success());
+    let broker = BrokerProcess::mosquitto(&format!("password_file {}", passwd.display())).unwrap();
+    let port = broker.port();
+    login_with_percent_encoded_credentials(
+        |creds| format!("mqtt://{creds}@127.0.0.1:{port}"),
+        "refused",
+    )
+    .await;
+}
+
+broker_suite!(qos1_requests_wait_for_a_persistent_session);

@@ -1,0 +1,274 @@
+//! Replies and requests: correlation by envelope id, concurrency, no deadlock inside handlers,
+//! decode errors answered with error replies.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tars_mqtt::testing::TestClient;
+use tars_mqtt::{Envelope, ErrorKind, Json, Publisher, QoS, RequestError, Route, Router, Runtime};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, start, unique};
+
+#[derive(Deserialize)]
+struct Query {
+    text: String,
+    top_k: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Results {
+    query: String,
+    k: u32,
+}
+
+async fn query(Json(q): Json<Query>) -> Json<Results> {
+    Json(Results {
+        query: q.text,
+        k: q.top_k.unwrap_or(5),
+    })
+}
+
+fn memory_router(p: &str) -> Router<()> {
+    Router::new().route(
+        Route::new(format!("{p}/memory/query"), query)
+            .qos(QoS::AtLeastOnce)
+            .reply(format!("{p}/memory/results"), "memory.results"),
+    )
+}
+
+async fn reply_carries_the_request_id(broker: TestBroker) {
+    let p = unique("rr");
+    let service = start(
+        config(&broker.url(), &unique("svc")).source("memory-worker"),
+        memory_router(&p),
+        (),
+    )
+    .await;
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/memory/results")).await;
+    let request = json!({"id": "req-0001", "type": "memory.query", "ts": 1729123457.0, "source": "router",
+                         "data": {"text": "where did we meet", "top_k": 3}});
+    peer.publish_json(&format!("{p}/memory/query"), &request)
+        .await;
+    let reply = peer
+        .expect(&format!("{p}/memory/results"), WAIT)
+        .await
+        .json();
+    assert_eq!(reply["id"], "req-0001");
+    assert_eq!(reply["type"], "memory.results");
+    assert_eq!(reply["source"], "memory-worker");
+    assert!(reply["ts"].is_f64());
+    assert_eq!(reply["data"], json!({"query": "where did we meet", "k": 3}));
+    // A plain JSON object (no envelope) is accepted as data; the reply gets a fresh id.
+    peer.publish_json(&format!("{p}/memory/query"), &json!({"text": "plain"}))
+        .await;
+    let reply = peer
+        .expect(&format!("{p}/memory/results"), WAIT)
+        .await
+        .json();
+    assert_eq!(reply["data"]["query"], "plain");
+    assert_eq!(reply["id"].as_str().unwrap().len(), 32);
+    service.shutdown().await;
+}
+
+async fn concurrent_requests_are_correlated(broker: TestBroker) {
+    let p = unique("conc");
+    let responder = start(config(&broker.url(), &unique("svc")), memory_router(&p), ()).await;
+    let requester = start(
+        config(&broker.url(), &unique("req")),
+        Router::<()>::new(),
+        (),
+    )
+    .await;
+    let publisher = requester.publisher();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50u32 {
+        let publisher = publisher.clone();
+        let p = p.clone();
+        tasks.spawn(async move {
+            let reply: Envelope<Results> = publisher
+                .request(
+                    &format!("{p}/memory/query"),
+                    "memory.query",
+                    &json!({"text": format!("q{i}"), "top_k": i}),
+                )
+                .reply_on(format!("{p}/memory/results"))
+                .timeout(WAIT)
+                .await
+                .expect("reply");
+            assert_eq!(
+                reply.data,
+                Results {
+                    query: format!("q{i}"),
+                    k: i
+                }
+            );
+            assert_eq!(reply.event_type, "memory.results");
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("request task");
+    }
+    let err = publisher
+        .request::<_, Results>(&format!("{p}/nobody/home"), "x", &json!({}))
+        .reply_on(format!("{p}/nobody/answers"))
+        .timeout(Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RequestError::Timeout { .. }), "{err}");
+    responder.shutdown().await;
+    requester.shutdown().await;
+}
+
+async fn a_handler_awaiting_another_routes_reply_does_not_deadlock(broker: TestBroker) {
+    let p = unique("nested");
+    let inner = format!("{p}/inner");
+    let inner_reply = format!("{p}/inner/reply");
+    let outer = {
+        let (inner, inner_reply) = (inner.clone(), inner_reply.clone());
+        move |publisher: Publisher, Json(q): Json<Query>| {
+            let (inner, inner_reply) = (inner.clone(), inner_reply.clone());
+            async move {
+                let r: Envelope<Results> = publisher
+                    .request(&inner, "inner.query", &json!({"text": q.text}))
+                    .reply_on(inner_reply)
+                    .timeout(WAIT)
+                    .await?;
+                Ok::<_, RequestError>(Json(json!({"outer": r.data.query})))
+            }
+        }
+    };
+    let router = Router::new()
+        .route(
+            Route::new(format!("{p}/outer"), outer)
+                .qos(QoS::AtLeastOnce)
+                .reply(format!("{p}/outer/reply"), "outer.reply"),
+        )
+        .route(
+            Route::new(inner.clone(), query)
+                .qos(QoS::AtLeastOnce)
+                .reply(inner_reply.clone(), "inner.reply"),
+        );
+    let service = start(config(&broker.url(), &unique("svc")), router, ()).await;
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/outer/reply")).await;
+    for i in 0..3 {
+        peer.publish_json(
+            &format!("{p}/outer"),
+            &json!({"id": format!("o{i}"), "type": "q", "data": {"text": format!("t{i}")}}),
+        )
+        .await;
+        let reply = peer.expect(&format!("{p}/outer/reply"), WAIT).await.json();
+        assert_eq!(reply["id"], format!("o{i}"));
+        assert_eq!(reply["data"], json!({"outer": format!("t{i}")}));
+    }
+    service.shutdown().await;
+}
+
+async fn bad_payloads_are_reported_and_answered_with_errors(broker: TestBroker) {
+    let p = unique("bad");
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let sink = reports.clone();
+    let cfg = config(&broker.url(), &unique("svc")).build().unwrap();
+    let service = Runtime::new(cfg, memory_router(&p), ())
+        .on_error(move |r| {
+            sink.lock()
+                .unwrap()
+                .push((r.kind, r.topic.clone(), r.excerpt.clone()))
+        })
+        .start()
+        .unwrap();
+    service.wait_ready(WAIT).await.unwrap();
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/memory/results")).await;
+    let topic = format!("{p}/memory/query");
+    peer.publish(
+        &topic,
+        r#"{"id":"bad-1","type":"q","data":{"text":42}}"#,
+        QoS::AtLeastOnce,
+        false,
+    )
+    .await;
+    peer.publish(&topic, "[1,2,3]", QoS::AtLeastOnce, false)
+        .await;
+    peer.publish(&topic, vec![0xff, 0xfe, 0x00], QoS::AtLeastOnce, false)
+        .await;
+    peer.publish(
+        &topic,
+        r#"{"id":"good-1","type":"q","data":{"text":"fine"}}"#,
+        QoS::AtLeastOnce,
+        false,
+    )
+    .await;
+    let mut error_ids = Vec::new();
+    loop {
+        let reply = peer
+            .expect(&format!("{p}/memory/results"), WAIT)
+            .await
+            .json();
+        if reply["type"] == "error" {
+            assert_eq!(reply["data"]["ok"], false);
+            assert!(reply["data"]["err"].as_str().unwrap().len() > 5);
+            error_ids.push(reply["id"].as_str().unwrap().to_owned());
+        } else {
+            assert_eq!(
+                (reply["id"].clone(), reply["data"]["query"].clone()),
+                (json!("good-1"), json!("fine"))
+            );
+            break;
+        }
+    }
+    assert_eq!(error_ids.len(), 3);
+    assert_eq!(
+        error_ids[0], "bad-1",
+        "the error reply correlates with the request"
+    );
+    let reports = reports.lock().unwrap().clone();
+    assert_eq!(
+        reports.len(),
+        3,
+        "each bad message reported once: {reports:?}"
+    );
+    assert!(
+        reports
+            .iter()
+            .all(|(kind, t, _)| *kind == ErrorKind::Decode && *t == topic)
+    );
+    assert!(
+        reports[0].2.contains("bad-1"),
+        "the report carries a payload excerpt"
+    );
+    service.shutdown().await;
+}
+
+async fn invalid_topics_are_rejected(broker: TestBroker) {
+    let service = start(
+        config(&broker.url(), &unique("svc")),
+        Router::<()>::new(),
+        (),
+    )
+    .await;
+    let publisher = service.publisher();
+    for topic in ["", "a/+/b", "a/#", "nul\0"] {
+        let err = publisher.event(topic, "t", &json!({})).await.unwrap_err();
+        assert!(
+            matches!(err, tars_mqtt::PublishError::InvalidTopic { .. }),
+            "{topic:?}: {err}"
+        );
+    }
+    let err = publisher
+        .event("ok/topic", "t", &json!([1]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, tars_mqtt::PublishError::Encode(_)), "{err}");
+    service.shutdown().await;
+}
+
+broker_suite!(
+    reply_carries_the_request_id,
+    concurrent_requests_are_correlated,
+    a_handler_awaiting_another_routes_reply_does_not_deadlock,
+    bad_payloads_are_reported_and_answered_with_errors,
+    invalid_topics_are_rejected,
+);

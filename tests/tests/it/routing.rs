@@ -1,0 +1,150 @@
+//! Routing: MQTT 3.1.1 §4.7 wildcards, fan-out to every matching route, topic parameters.
+
+use std::time::Duration;
+
+use tars_mqtt::testing::TestClient;
+use tars_mqtt::{Context, Param, QoS, Raw, Router, State, Topic, TopicParams};
+use tars_mqtt_it::{Calls, TestBroker, broker_suite, collect, config, start, unique};
+use tokio::sync::mpsc;
+
+fn recorder(
+    tag: &'static str,
+) -> impl Fn(State<Calls>, Topic) -> std::future::Ready<()> + Clone + Send + Sync + 'static {
+    move |calls: State<Calls>, Topic(topic): Topic| {
+        let _ = calls.send((tag, topic));
+        std::future::ready(())
+    }
+}
+
+async fn wildcards_follow_the_spec(broker: TestBroker) {
+    let p = unique("wild");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let router = Router::new()
+        .subscribe(
+            format!("{p}/events/#"),
+            QoS::AtLeastOnce,
+            recorder("events/#"),
+        )
+        .subscribe(format!("{p}/a/+/#"), QoS::AtLeastOnce, recorder("a/+/#"))
+        .subscribe(format!("{p}/s/+"), QoS::AtLeastOnce, recorder("s/+"));
+    let service = start(config(&broker.url(), &unique("svc")), router, tx).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    for topic in [
+        "eventsXYZ",
+        "eventsXYZ/1",
+        "events",
+        "events/x/y",
+        "a/b/c",
+        "a/b",
+        "a",
+        "s/",
+        "s/x/y",
+        "s",
+    ] {
+        peer.publish(&format!("{p}/{topic}"), "{}", QoS::AtLeastOnce, false)
+            .await;
+    }
+    let calls = collect(&mut rx, 5, Duration::from_millis(300)).await;
+    let t = |s: &str| format!("{p}/{s}");
+    let expected = [
+        ("a/+/#", t("a/b")),
+        ("a/+/#", t("a/b/c")),
+        ("events/#", t("events")),
+        ("events/#", t("events/x/y")),
+        ("s/+", t("s/")),
+    ];
+    assert_eq!(
+        calls, expected,
+        "`events/#` must not match `eventsXYZ`; `a/+/#` matches `a/b/c` and `a/b`"
+    );
+    service.shutdown().await;
+}
+
+async fn overlapping_filters_all_run_once(broker: TestBroker) {
+    let p = unique("overlap");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let router = Router::new()
+        .subscribe(format!("{p}/x/#"), QoS::AtLeastOnce, recorder("x/#"))
+        .subscribe(format!("{p}/x/+"), QoS::AtLeastOnce, recorder("x/+"))
+        .subscribe(format!("{p}/x/y"), QoS::AtLeastOnce, recorder("x/y"))
+        .subscribe(format!("{p}/#"), QoS::AtMostOnce, recorder("#"));
+    let service = start(config(&broker.url(), &unique("svc")), router, tx).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.publish(&format!("{p}/x/y"), "{}", QoS::AtLeastOnce, false)
+        .await;
+    let calls = collect(&mut rx, 4, Duration::from_millis(300)).await;
+    let tags: Vec<&str> = calls.iter().map(|c| c.0).collect();
+    assert_eq!(
+        tags,
+        ["#", "x/#", "x/+", "x/y"],
+        "every matching route once: {calls:?}"
+    );
+    service.shutdown().await;
+}
+
+async fn parameters_and_context(broker: TestBroker) {
+    let p = unique("params");
+    let (tx, mut rx) = mpsc::unbounded_channel::<(&'static str, String)>();
+    let router = Router::new().subscribe(
+        format!("{p}/sensors/{{room}}/temp/{{unit}}"),
+        QoS::AtLeastOnce,
+        |calls: State<Calls>,
+         Param(room): Param<String, 0>,
+         Param(unit): Param<char, 1>,
+         params: TopicParams,
+         ctx: Context,
+         Raw(raw): Raw| async move {
+            assert_eq!(params.get("room"), Some(room.as_str()));
+            assert_eq!(ctx.param("unit"), Some(unit.to_string().as_str()));
+            assert!(
+                ctx.matched_filter()
+                    .ends_with("/sensors/{room}/temp/{unit}")
+            );
+            assert_eq!(ctx.qos(), QoS::AtLeastOnce);
+            assert_eq!(ctx.envelope().id.as_deref(), Some("e-1"));
+            assert_eq!(ctx.envelope().event_type.as_deref(), Some("sensor.temp"));
+            assert!(!raw.is_empty());
+            let _ = calls.send(("temp", format!("{room}:{unit}")));
+        },
+    );
+    let service = start(config(&broker.url(), &unique("svc")), router, tx).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    let body = r#"{"id":"e-1","type":"sensor.temp","ts":1,"source":"s","data":{"c":21.5}}"#;
+    peer.publish(
+        &format!("{p}/sensors/kitchen/temp/c"),
+        body,
+        QoS::AtLeastOnce,
+        false,
+    )
+    .await;
+    // `unit` is a `char`: "celsius" does not parse, so the handler is not called.
+    peer.publish(
+        &format!("{p}/sensors/hall/temp/celsius"),
+        body,
+        QoS::AtLeastOnce,
+        false,
+    )
+    .await;
+    peer.publish(
+        &format!("{p}/sensors/attic/temp/f"),
+        body,
+        QoS::AtLeastOnce,
+        false,
+    )
+    .await;
+    let calls = collect(&mut rx, 2, Duration::from_millis(300)).await;
+    assert_eq!(
+        calls,
+        [
+            ("temp", "attic:f".to_owned()),
+            ("temp", "kitchen:c".to_owned())
+        ]
+    );
+    service.shutdown().await;
+}
+
+broker_suite!(
+    wildcards_follow_the_spec,
+    overlapping_filters_all_run_once,
+    parameters_and_context
+);
