@@ -172,10 +172,11 @@ impl AckGuard {
 
 impl Drop for AckGuard {
     fn drop(&mut self) {
-        if self.armed.load(Ordering::Acquire) && self.open.load(Ordering::Acquire) {
-            if let Some(publish) = self.publish.take() {
-                let _ = self.tx.send((self.epoch, publish));
-            }
+        if self.armed.load(Ordering::Acquire)
+            && self.open.load(Ordering::Acquire)
+            && let Some(publish) = self.publish.take()
+        {
+            let _ = self.tx.send((self.epoch, publish));
         }
     }
 }

@@ -93,10 +93,10 @@ enum Shape<'a> {
 
 fn shape(payload: &[u8]) -> Result<Shape<'_>, DecodeError> {
     let text = std::str::from_utf8(payload).map_err(|_| DecodeError::NotUtf8)?;
-    if let Ok(wire) = serde_json::from_str::<Wire<'_>>(text) {
-        if wire.data.get().starts_with('{') {
-            return Ok(Shape::Envelope(wire));
-        }
+    if let Ok(wire) = serde_json::from_str::<Wire<'_>>(text)
+        && wire.data.get().starts_with('{')
+    {
+        return Ok(Shape::Envelope(wire));
     }
     match serde_json::from_str::<&RawValue>(text) {
         Ok(raw) if raw.get().starts_with('{') => Ok(Shape::Object(text)),

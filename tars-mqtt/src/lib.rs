@@ -54,7 +54,7 @@
 //! routes an `error` envelope with the request's id is published to the reply topic.
 
 #![forbid(unsafe_code)]
-#![doc(test(attr(deny(warnings))))]
+#![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
 mod config;
 mod connection;

@@ -267,13 +267,13 @@ impl<S: Send + Sync + 'static> Router<S> {
                 filter: route.filter.clone(),
                 source,
             })?;
-            if let Some(reply) = &route.reply {
-                if let Err(e) = crate::topic::validate_topic_name(&reply.topic) {
-                    return Err(Error::Other(format!(
-                        "route `{name}`: invalid reply topic `{}`: {e}",
-                        reply.topic
-                    )));
-                }
+            if let Some(reply) = &route.reply
+                && let Err(e) = crate::topic::validate_topic_name(&reply.topic)
+            {
+                return Err(Error::Other(format!(
+                    "route `{name}`: invalid reply topic `{}`: {e}",
+                    reply.topic
+                )));
             }
             trie.insert(&filter, index);
             routes.push((

@@ -6,7 +6,7 @@ use crate::router::Router;
 /// A type whose methods are the handlers of a service.
 ///
 /// ```no_run
-/// use tars_mqtt::{Json, MqttConfig, QoS, Route, Router, Runtime, Service, ServiceInfo, State};
+/// use tars_mqtt::{Json, MqttConfig, Route, Router, Runtime, Service, ServiceInfo, State};
 ///
 /// struct Echo;
 /// impl Service for Echo {

@@ -76,9 +76,7 @@ fn walk<'a, T>(node: &'a Node<T>, levels: &[&str], wildcards: bool, found: &mut 
     if let Some(child) = node.exact.get(*first) {
         walk(child, rest, true, found);
     }
-    if wildcards {
-        if let Some(child) = &node.single {
-            walk(child, rest, true, found);
-        }
+    if wildcards && let Some(child) = &node.single {
+        walk(child, rest, true, found);
     }
 }

@@ -72,13 +72,13 @@ async fn failures_are_isolated_and_reported(broker: TestBroker) {
     );
     assert!(reports.iter().all(|r| r.1 == "work"));
     let stats = service.route("work").unwrap().stats();
-    assert_eq!(
+    wait_for("3 successes and 3 failures counted", || {
         (
             stats.succeeded.load(Ordering::Relaxed),
-            stats.failed.load(Ordering::Relaxed)
-        ),
-        (3, 3)
-    );
+            stats.failed.load(Ordering::Relaxed),
+        ) == (3, 3)
+    })
+    .await;
     service.shutdown().await;
 }
 
