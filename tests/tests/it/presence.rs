@@ -145,7 +145,51 @@ async fn sigterm_shuts_down_gracefully(broker: TestBroker) {
     assert!(peer.next(Duration::from_millis(500)).await.is_none());
 }
 
+async fn shutdown_drains_in_flight_handlers_first(broker: TestBroker) {
+    let p = unique("drain");
+    let id = unique("svc");
+    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let router = Router::new().route(
+        Route::new(
+            format!("{p}/slow"),
+            move |Json(v): Json<serde_json::Value>| {
+                let started_tx = started_tx.clone();
+                async move {
+                    let _ = started_tx.send(());
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    Json(v)
+                }
+            },
+        )
+        .qos(QoS::AtLeastOnce)
+        .reply(format!("{p}/done"), "slow.done"),
+    );
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/done")).await;
+    peer.subscribe(&format!("system/health/{id}")).await;
+    let service = tars_mqtt_it::start(config(&broker.url(), &id), router, ()).await;
+    assert_eq!(
+        health_event(&peer.expect(&format!("system/health/{id}"), WAIT).await),
+        "ready"
+    );
+    peer.publish_json(
+        &format!("{p}/slow"),
+        &json!({"id": "in-flight", "type": "t", "data": {}}),
+    )
+    .await;
+    tokio::time::timeout(WAIT, started.recv()).await.unwrap();
+    service.shutdown().await;
+    let first = peer.next(WAIT).await.expect("the in-flight reply");
+    assert_eq!(
+        (first.topic.as_str(), first.json()["id"].clone()),
+        (format!("{p}/done").as_str(), json!("in-flight"))
+    );
+    let second = peer.next(WAIT).await.expect("the shutdown status");
+    assert_eq!(health_event(&second), "shutdown");
+}
+
 broker_suite!(
+    shutdown_drains_in_flight_handlers_first,
     ready_comes_after_the_subscriptions,
     heartbeats_start_at_once_and_repeat,
     a_killed_process_leaves_a_retained_offline,

@@ -265,7 +265,69 @@ async fn invalid_topics_are_rejected(broker: TestBroker) {
     service.shutdown().await;
 }
 
+async fn handler_errors_reach_the_requester(broker: TestBroker) {
+    let p = unique("remote");
+    let router = Router::new().route(
+        Route::new(
+            format!("{p}/divide"),
+            |Json(v): Json<serde_json::Value>| async move {
+                let (a, b) = (v["a"].as_i64().unwrap(), v["b"].as_i64().unwrap());
+                if b == 0 {
+                    Err("division by zero".to_owned())
+                } else {
+                    Ok(Json(json!({"q": a / b})))
+                }
+            },
+        )
+        .qos(QoS::AtLeastOnce)
+        .reply(format!("{p}/quotient"), "math.quotient"),
+    );
+    let service = start(config(&broker.url(), &unique("svc")), router, ()).await;
+    let publisher = service.publisher();
+    let ok: Envelope<serde_json::Value> = publisher
+        .request(
+            &format!("{p}/divide"),
+            "math.divide",
+            &json!({"a": 7, "b": 2}),
+        )
+        .reply_on(format!("{p}/quotient"))
+        .await
+        .unwrap();
+    assert_eq!(ok.data, json!({"q": 3}));
+    let err = publisher
+        .request::<_, serde_json::Value>(
+            &format!("{p}/divide"),
+            "math.divide",
+            &json!({"a": 7, "b": 0}),
+        )
+        .reply_on(format!("{p}/quotient"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RequestError::Remote(m) if m == "division by zero"),
+        "{err}"
+    );
+    // The raw client is there for what the framework does not wrap.
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/raw")).await;
+    tars_mqtt::raw::client(&publisher)
+        .publish(
+            format!("{p}/raw"),
+            tars_mqtt::raw::rumqttc::QoS::AtLeastOnce,
+            false,
+            "raw bytes",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        &peer.expect(&format!("{p}/raw"), WAIT).await.payload[..],
+        b"raw bytes"
+    );
+    service.shutdown().await;
+}
+
 broker_suite!(
+    handler_errors_reach_the_requester,
     reply_carries_the_request_id,
     concurrent_requests_are_correlated,
     a_handler_awaiting_another_routes_reply_does_not_deadlock,

@@ -143,8 +143,105 @@ async fn parameters_and_context(broker: TestBroker) {
     service.shutdown().await;
 }
 
+async fn shared_subscriptions_split_the_load(broker: TestBroker) {
+    let p = unique("share");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let instance = |tag: &'static str| {
+        Router::new().subscribe(
+            format!("$share/{p}/{p}/jobs/+"),
+            QoS::AtLeastOnce,
+            recorder(tag),
+        )
+    };
+    let a = start(
+        config(&broker.url(), &unique("a")),
+        instance("a"),
+        tx.clone(),
+    )
+    .await;
+    let b = start(config(&broker.url(), &unique("b")), instance("b"), tx).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    for n in 0..20 {
+        peer.publish(&format!("{p}/jobs/{n}"), "{}", QoS::AtLeastOnce, false)
+            .await;
+    }
+    let calls = collect(&mut rx, 20, Duration::from_millis(300)).await;
+    let mut jobs: Vec<&str> = calls
+        .iter()
+        .map(|c| c.1.rsplit('/').next().unwrap())
+        .collect();
+    jobs.sort_by_key(|j| j.parse::<u32>().unwrap());
+    assert_eq!(
+        jobs,
+        (0..20).map(|n| n.to_string()).collect::<Vec<_>>(),
+        "each job handled exactly once"
+    );
+    let by_a = calls.iter().filter(|c| c.0 == "a").count();
+    assert!(
+        by_a > 0 && by_a < 20,
+        "both instances take a share: a={by_a}"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
 broker_suite!(
     wildcards_follow_the_spec,
     overlapping_filters_all_run_once,
-    parameters_and_context
+    parameters_and_context,
+    shared_subscriptions_split_the_load,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(has_mosquitto),
+    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
+)]
+async fn a_refused_subscription_is_reported_and_the_other_routes_work() {
+    // Mosquitto's dynamic-security plugin refuses subscriptions (an `acl_file` only filters
+    // deliveries): anonymous clients may subscribe to anything but `denied/#`.
+    let plugin = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+    let dir = std::env::temp_dir().join(unique("acl"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dynsec = dir.join("dynsec.json");
+    let rules = serde_json::json!({
+        "defaultACLAccess": {"publishClientSend": true, "publishClientReceive": true, "subscribe": true, "unsubscribe": true},
+        "clients": [],
+        "groups": [{"groupname": "anonymous", "roles": [{"rolename": "limited"}], "clients": []}],
+        "roles": [{"rolename": "limited", "acls": [{"acltype": "subscribePattern", "topic": "denied/#", "priority": 0, "allow": false}]}],
+        "anonymousGroup": "anonymous",
+    });
+    std::fs::write(&dynsec, rules.to_string()).unwrap();
+    let broker = tars_mqtt::testing::BrokerProcess::mosquitto(&format!(
+        "plugin {plugin}\nplugin_opt_config_file {}",
+        dynsec.display()
+    ))
+    .unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let router = Router::new()
+        .subscribe("denied/in", QoS::AtLeastOnce, recorder("denied"))
+        .subscribe("allowed/in", QoS::AtLeastOnce, recorder("allowed"));
+    let service = tars_mqtt::Runtime::new(
+        config(&broker.url(), &unique("svc")).build().unwrap(),
+        router,
+        tx,
+    )
+    .start()
+    .unwrap();
+    service.wait_ready(tars_mqtt_it::WAIT).await.unwrap();
+    let readiness = service.readiness().borrow().clone();
+    assert_eq!(
+        readiness.failed_subscriptions,
+        ["denied/in"],
+        "{readiness:?}"
+    );
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.publish("allowed/in", "{}", QoS::AtLeastOnce, false)
+        .await;
+    assert_eq!(
+        collect(&mut rx, 1, Duration::from_millis(200)).await,
+        [("allowed", "allowed/in".to_owned())]
+    );
+    service.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
