@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::Rng;
 use rumqttc::{
     AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, SubscribeReasonCode,
     Transport,
@@ -91,7 +90,9 @@ impl Backoff {
             .min(self.max);
         self.attempt = self.attempt.saturating_add(1);
         let half = step / 2;
-        half + half.mul_f64(rand::rng().random::<f64>())
+        // 53 random bits as a fraction in [0, 1); without OS randomness, no jitter.
+        let unit = getrandom::u64().map_or(1.0, |r| (r >> 11) as f64 / (1u64 << 53) as f64);
+        half + half.mul_f64(unit)
     }
 }
 
