@@ -8,3 +8,4 @@ mod presence;
 mod reconnect;
 mod replies;
 mod routing;
+mod tls;

@@ -84,19 +84,24 @@ async fn heartbeats_start_at_once_and_repeat(broker: TestBroker) {
     service.shutdown().await;
 }
 
+/// The echo service binary of this crate, as a separate process with health on.
+fn spawn_service(broker: &TestBroker, client_id: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
+        .env("MQTT_URL", broker.url())
+        .env("MQTT_CLIENT_ID", client_id)
+        .env("MQTT_ENABLE_HEALTH", "true")
+        .env("TEST_PREFIX", unique("process"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the service process")
+}
+
 async fn a_killed_process_leaves_a_retained_offline(broker: TestBroker) {
     let id = unique("victim");
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
     peer.subscribe(&format!("system/health/{id}")).await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
-        .env("MQTT_URL", broker.url())
-        .env("MQTT_CLIENT_ID", &id)
-        .env("MQTT_ENABLE_HEALTH", "true")
-        .env("TEST_PREFIX", unique("victim"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the service process");
+    let mut child = spawn_service(&broker, &id);
     let ready = peer.expect(&format!("system/health/{id}"), WAIT).await;
     assert_eq!(health_event(&ready), "ready");
     child.kill().expect("SIGKILL");
@@ -115,14 +120,7 @@ async fn sigterm_shuts_down_gracefully(broker: TestBroker) {
     let id = unique("term");
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
     peer.subscribe(&format!("system/health/{id}")).await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
-        .env("MQTT_URL", broker.url())
-        .env("MQTT_CLIENT_ID", &id)
-        .env("MQTT_ENABLE_HEALTH", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the service process");
+    let mut child = spawn_service(&broker, &id);
     assert_eq!(
         health_event(&peer.expect(&format!("system/health/{id}"), WAIT).await),
         "ready"
