@@ -98,10 +98,12 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// A route's topic filter is invalid.
-    #[error("route `{route}`: invalid topic filter `{filter}`: {source}")]
+    #[error("route `{route}`{origin}: invalid topic filter `{filter}`: {source}")]
     Route {
         /// The route (handler) name.
         route: String,
+        /// Where it was declared, as ` (file:line:column, …)`, or empty.
+        origin: String,
         /// The filter as given.
         filter: String,
         /// What is wrong with it.

@@ -150,20 +150,26 @@ where
     T::Err: fmt::Display,
 {
     fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        let (name, value) = msg.params().nth(INDEX).ok_or_else(|| ExtractError::Param {
-            name: format!("#{INDEX}"),
-            value: String::new(),
-            reason: format!("the route's filter has no parameter number {INDEX}"),
-        })?;
-        value
-            .parse()
-            .map(Param)
-            .map_err(|e: T::Err| ExtractError::Param {
-                name: name.to_owned(),
-                value: value.to_owned(),
-                reason: e.to_string(),
-            })
+        parse_param(msg, INDEX).map(Param)
     }
+}
+
+/// Parses the `index`-th `{name}` level of the route's filter.
+pub(crate) fn parse_param<T>(msg: &Message, index: usize) -> Result<T, ExtractError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    let (name, value) = msg.params().nth(index).ok_or_else(|| ExtractError::Param {
+        name: format!("#{index}"),
+        value: String::new(),
+        reason: format!("the route's filter has no parameter number {index}"),
+    })?;
+    value.parse().map_err(|e: T::Err| ExtractError::Param {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Shared service state.
@@ -243,5 +249,11 @@ impl Context {
 impl<S> FromMessage<S> for Context {
     fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
         Ok(Context { msg: msg.clone() })
+    }
+}
+
+impl<S> FromMessage<S> for Message {
+    fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
+        Ok(msg.clone())
     }
 }

@@ -25,6 +25,8 @@ pub enum Reply {
     Data(Box<RawValue>),
     /// The handler failed; reported, and answered with an error envelope on reply routes.
     Error(String),
+    /// The handler's arguments could not be extracted (reported as a decode error).
+    Rejected(crate::ExtractError),
 }
 
 /// Turns a handler's return value into a [`Reply`].

@@ -79,6 +79,19 @@ mod topic;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "macros")]
+pub use tars_mqtt_macros::{mqtt_service, subscribe};
+
+/// The names a service module usually needs: `use tars_mqtt::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Context, Envelope, Json, MqttConfig, Publisher, QoS, Raw, Router, Runtime, Service, Topic,
+        TopicParams,
+    };
+    #[cfg(feature = "macros")]
+    pub use crate::{mqtt_service, subscribe};
+}
+
 #[doc(hidden)]
 pub mod __private;
 
@@ -102,7 +115,7 @@ pub use publisher::{ERROR_EVENT_TYPE, EventBuilder, Publisher, RequestBuilder};
 pub use qos::QoS;
 pub use router::{Overflow, ReplyTo, Route, RouteMeta, RouteStats, Router};
 pub use runtime::{Readiness, Runtime, ServiceHandle, ShutdownHandle};
-pub use service::{Service, ServiceInfo, SubscriptionInfo};
+pub use service::{Service, ServiceDefaults, ServiceInfo, SubscriptionInfo};
 pub use topic::{
     FilterError, FilterErrorKind, Level, MAX_TOPIC_LEN, TopicFilter, TopicNameError,
     validate_topic_name,

@@ -116,6 +116,7 @@ pub struct Route<S> {
     concurrency: usize,
     overflow: Overflow,
     timeout: Option<Duration>,
+    origin: Option<String>,
     handler: Arc<dyn ErasedHandler<S>>,
 }
 
@@ -135,6 +136,7 @@ impl<S: Send + Sync + 'static> Route<S> {
             concurrency: 1,
             overflow: Overflow::Block,
             timeout: None,
+            origin: None,
             handler: Arc::new(Erased::new(handler)),
         }
     }
@@ -158,6 +160,11 @@ impl<S> Route<S> {
             topic: topic.into(),
             event_type: event_type.into(),
         });
+        self
+    }
+    /// Where the route was declared (e.g. `src/main.rs:12:5`), for error messages.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
         self
     }
     /// Replace the filter (for run-time topic overrides).
@@ -264,6 +271,11 @@ impl<S: Send + Sync + 'static> Router<S> {
             let name = route.name.unwrap_or_else(|| route.filter.clone());
             let filter = TopicFilter::parse(&route.filter).map_err(|source| Error::Route {
                 route: name.clone(),
+                origin: route
+                    .origin
+                    .as_ref()
+                    .map(|o| format!(" ({o})"))
+                    .unwrap_or_default(),
                 filter: route.filter.clone(),
                 source,
             })?;
@@ -297,6 +309,7 @@ impl<S: Send + Sync + 'static> Router<S> {
             .map(|f| {
                 TopicFilter::parse(f).map_err(|source| Error::Route {
                     route: "expect_replies_on".to_owned(),
+                    origin: String::new(),
                     filter: f.clone(),
                     source,
                 })

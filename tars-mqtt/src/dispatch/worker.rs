@@ -53,6 +53,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
                     Ok(Err(panic)) => Err((ErrorKind::Panic, panic_message(&*panic))),
                     Ok(Ok(Err(extract))) => Err((ErrorKind::Decode, extract.to_string())),
                     Ok(Ok(Ok(Reply::Error(e)))) => Err((ErrorKind::Handler, e)),
+                    Ok(Ok(Ok(Reply::Rejected(e)))) => Err((ErrorKind::Decode, e.to_string())),
                     Ok(Ok(Ok(reply))) => Ok(reply),
                 }
             }

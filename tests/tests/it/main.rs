@@ -4,6 +4,7 @@
 mod config;
 mod dispatch;
 mod envelope;
+mod macros;
 mod presence;
 mod reconnect;
 mod replies;

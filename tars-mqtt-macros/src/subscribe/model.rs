@@ -1,0 +1,235 @@
+//! One `#[subscribe]` method: its signature checked and its arguments classified.
+//!
+//! An argument is a topic parameter when its name matches a `{name}` of the filter, an
+//! extractor when it is a reference (`ctx: &Context`), marked `#[extract]`, or of a known
+//! extractor type (`Context`, `Topic`, `TopicParams`, `Raw`, `Publisher`, `State`, `Param`,
+//! `Message`), and otherwise the payload (at most one): `Json<T>`/`Envelope<T>` as they are,
+//! any other type decoded from the envelope's `data`.
+
+use syn::{
+    Attribute, FnArg, GenericArgument, Ident, ImplItemFn, Pat, PathArguments, ReceiverKind,
+    ReturnType, Type,
+};
+
+use super::args::SubscribeArgs;
+use crate::ctxt::Ctxt;
+use crate::topic;
+
+const EXTRACTORS: &[&str] = &[
+    "Context",
+    "Topic",
+    "TopicParams",
+    "Raw",
+    "Publisher",
+    "State",
+    "Param",
+    "Message",
+];
+const PAYLOAD_WRAPPERS: &[&str] = &["Json", "Envelope"];
+
+pub(crate) enum Input {
+    /// `{name}` level number `index`, parsed with `FromStr`.
+    Param { index: usize, ty: Type },
+    /// Built from the message; passed by reference when `by_ref`.
+    Extractor { ty: Type, by_ref: bool },
+    /// The decoded payload: `Json<T>`/`Envelope<T>` (`wrapped`) or a plain `T`.
+    Payload { ty: Type, wrapped: bool },
+}
+
+pub(crate) enum Output {
+    /// `()` or nothing.
+    Unit,
+    /// `Result<(), E>`.
+    UnitResult(Type),
+    /// `Result<T, E>`.
+    Result(Type),
+    /// `Option<T>`.
+    Option(Type),
+    /// Any other `T`.
+    Value(Type),
+}
+
+pub(crate) struct Handler {
+    pub(crate) ident: Ident,
+    pub(crate) args: SubscribeArgs,
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) output: Output,
+    /// `#[cfg]`s of the method, forwarded onto everything generated for it.
+    pub(crate) cfgs: Vec<Attribute>,
+    /// The `#[subscribe]` attribute, whose position is the declared location.
+    pub(crate) attr: Attribute,
+}
+
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        Type::Group(g) => last_segment(&g.elem),
+        _ => None,
+    }
+}
+
+fn generic_types(segment: &syn::PathSegment) -> Vec<&Type> {
+    match &segment.arguments {
+        PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(t) if t.elems.is_empty())
+}
+
+impl Handler {
+    /// Checks the method and builds the model; strips `#[extract]` from its arguments.
+    pub(crate) fn from_fn(cx: &Ctxt, method: &mut ImplItemFn, attr: Attribute) -> Option<Self> {
+        let args = SubscribeArgs::from_attr(cx, &attr);
+        let sig = &mut method.sig;
+        if sig.asyncness.is_none() {
+            cx.error_spanned_by(sig.fn_token, "the `async` keyword is missing from the handler declaration\nhelp: handlers are `async fn`");
+        }
+        if !sig.generics.params.is_empty() {
+            cx.error_spanned_by(
+                &sig.generics,
+                "handlers cannot be generic: the framework calls them with concrete types",
+            );
+        }
+        match sig.inputs.first() {
+            Some(FnArg::Receiver(r)) => match &r.kind {
+                ReceiverKind::Reference(_, _, None) if r.mutability.is_none() => {}
+                ReceiverKind::Reference(_, _, Some(_)) => cx.error_spanned_by(
+                    r,
+                    "handlers take `&self`, not `&mut self`: messages may be handled concurrently\nhelp: keep mutable state behind a `Mutex` or an atomic",
+                ),
+                _ => cx.error_spanned_by(r, "handlers take `&self`: the service is shared by every handler"),
+            },
+            _ => cx.error_spanned_by(&sig.ident, "handlers are methods: add `&self` as the first argument"),
+        }
+        let names: Vec<String> = args
+            .as_ref()
+            .and_then(|a| a.filter.as_ref())
+            .map(|f| f.param_names().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let mut inputs = Vec::new();
+        let mut bound = vec![false; names.len()];
+        let mut payload_seen = false;
+        for input in sig.inputs.iter_mut() {
+            let FnArg::Typed(pat_type) = input else {
+                continue;
+            };
+            let marked = pat_type.attrs.iter().any(|a| a.path().is_ident("extract"));
+            pat_type.attrs.retain(|a| !a.path().is_ident("extract"));
+            let name = match &*pat_type.pat {
+                Pat::Ident(p) => Some(p.ident.to_string()),
+                _ => None,
+            };
+            let ty = (*pat_type.ty).clone();
+            let param = name
+                .as_ref()
+                .and_then(|n| names.iter().position(|p| p == n));
+            let kind = if let Some(index) = param {
+                bound[index] = true;
+                if matches!(ty, Type::Reference(_)) {
+                    cx.error_spanned_by(
+                        &ty,
+                        "a topic parameter is passed by value; use an owned type such as `String`",
+                    );
+                }
+                Input::Param { index, ty }
+            } else if let Type::Reference(r) = &ty {
+                if r.mutability.is_some() {
+                    cx.error_spanned_by(
+                        &ty,
+                        "extractors are passed as `&T` or by value, not `&mut T`",
+                    );
+                }
+                Input::Extractor {
+                    ty: (*r.elem).clone(),
+                    by_ref: true,
+                }
+            } else if marked
+                || last_segment(&ty).is_some_and(|s| EXTRACTORS.iter().any(|e| s.ident == e))
+            {
+                Input::Extractor { ty, by_ref: false }
+            } else {
+                let wrapped = last_segment(&ty)
+                    .is_some_and(|s| PAYLOAD_WRAPPERS.iter().any(|w| s.ident == w));
+                if payload_seen {
+                    cx.error_spanned_by(
+                        &ty,
+                        "a handler takes at most one payload argument, and this would be a second one\nhelp: if this type is an extractor of your own, mark the argument `#[extract]`",
+                    );
+                }
+                payload_seen = true;
+                Input::Payload { ty, wrapped }
+            };
+            inputs.push(kind);
+        }
+        if let Some(a) = &args {
+            for (name, used) in names.iter().zip(&bound) {
+                if !used {
+                    let text = a.topic.value();
+                    let needle = format!("{{{name}}}");
+                    let start = text.find(&needle).unwrap_or(0);
+                    cx.syn_error(topic::error_in(
+                        &a.topic,
+                        start..start + needle.len(),
+                        &format!("the topic parameter `{name}` has no argument of the same name\nhelp: add an argument `{name}: String` (any `FromStr` type), or write `+` for an unnamed level"),
+                    ));
+                }
+            }
+        }
+        let output = match &sig.output {
+            ReturnType::Default => Output::Unit,
+            ReturnType::Type(_, ty) if is_unit(ty) => Output::Unit,
+            ReturnType::Type(_, ty) => {
+                let ty = (**ty).clone();
+                match last_segment(&ty).map(|s| (s.ident.to_string(), generic_types(s))) {
+                    Some((name, inner)) if name == "Result" && !inner.is_empty() => {
+                        if is_unit(inner[0]) {
+                            Output::UnitResult(ty)
+                        } else {
+                            Output::Result(ty)
+                        }
+                    }
+                    Some((name, inner)) if name == "Option" && inner.len() == 1 => {
+                        Output::Option(ty)
+                    }
+                    _ => Output::Value(ty),
+                }
+            }
+        };
+        let args = args?;
+        match (&output, &args.reply) {
+            (Output::Unit | Output::UnitResult(_), Some(reply)) => cx.error_spanned_by(
+                &reply.lit,
+                "`reply` is set but the handler returns no value to publish\nhelp: return the reply's data (any `serde::Serialize` type), or remove `reply`",
+            ),
+            (Output::Value(ty) | Output::Result(ty) | Output::Option(ty), None) => cx.error_spanned_by(
+                ty,
+                "this handler returns a value but has no reply topic to publish it to\nhelp: add `reply = \"…\"` to `#[subscribe(...)]`, or return `()`",
+            ),
+            _ => {}
+        }
+        let cfgs = method
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .cloned()
+            .collect();
+        Some(Handler {
+            ident: method.sig.ident.clone(),
+            args,
+            inputs,
+            output,
+            cfgs,
+            attr,
+        })
+    }
+}
