@@ -25,6 +25,11 @@ impl TestBroker {
         Self::Embedded(BROKER.get_or_init(EmbeddedBroker::start))
     }
 
+    /// An embedded broker of this test's own, for services with fixed topics and client ids.
+    pub fn fresh_embedded() -> Self {
+        Self::Embedded(Box::leak(Box::new(EmbeddedBroker::start())))
+    }
+
     /// A fresh Mosquitto with the test configuration.
     pub fn mosquitto() -> Self {
         Self::Process(BrokerProcess::mosquitto("").expect("start mosquitto"))
@@ -85,14 +90,23 @@ pub fn init_tracing() {
 
 /// Declares each scenario `async fn name(broker: TestBroker)` once per broker: `embedded::name`
 /// and `mosquitto::name` (ignored, visibly, where Mosquitto is not installed).
+///
+/// `broker_suite!(fresh: …)` gives each embedded test a broker of its own (the shared one
+/// would mix up services with fixed topics and client ids).
 #[macro_export]
 macro_rules! broker_suite {
+    (fresh: $($name:ident),* $(,)?) => {
+        $crate::broker_suite!(@ fresh_embedded, $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
+        $crate::broker_suite!(@ embedded, $($name),*);
+    };
+    (@ $embedded:ident, $($name:ident),*) => {
         mod embedded {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::TestBroker::embedded()).await
+                    super::$name($crate::TestBroker::$embedded()).await
                 }
             )*
         }
