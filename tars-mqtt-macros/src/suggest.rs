@@ -5,7 +5,7 @@ pub(crate) fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (distance(unknown, k), *k))
-        .filter(|(d, k)| *d <= (k.len().max(unknown.len()) / 3).max(1))
+        .filter(|(d, k)| *d <= k.len().max(unknown.len()).div_ceil(3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }

@@ -7,6 +7,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::ServiceArgs;
+use crate::paths;
 use crate::subscribe::model::{Handler, Input, Output};
 
 pub(crate) fn glue(
@@ -143,14 +144,34 @@ fn route(p: &TokenStream, h: &Handler) -> TokenStream {
         });
         names.push(name);
     }
+    // `reply_value::<T>(…)`: naming the user's type makes an unmet bound point at it.
+    let at = |ty: &syn::Type, f: &str, args: Vec<TokenStream>| {
+        let (p, f) = (
+            paths::respanned(p, ty.span()),
+            format_ident!("{}", f, span = ty.span()),
+        );
+        quote_spanned!(ty.span()=> #p::#f::<#(#args),*>)
+    };
+    let generic = |ty: &syn::Type, n: usize| -> TokenStream {
+        crate::subscribe::model::generic_arg(ty, n).map_or_else(|| quote!(_), |t| quote!(#t))
+    };
     let convert = match &h.output {
         Output::Unit => quote!(#p::no_reply),
-        Output::UnitResult(ty) => quote_spanned!(ty.span()=> #p::no_reply_result),
-        Output::Value(ty) => quote_spanned!(ty.span()=> #p::reply_value),
-        Output::Result(ty) => quote_spanned!(ty.span()=> #p::reply_result),
-        Output::Option(ty) => quote_spanned!(ty.span()=> #p::reply_option),
+        Output::UnitResult(ty) => at(ty, "no_reply_result", vec![generic(ty, 1)]),
+        Output::Value(ty) => at(ty, "reply_value", vec![quote!(#ty)]),
+        Output::Result(ty) => at(ty, "reply_result", vec![generic(ty, 0), generic(ty, 1)]),
+        Output::Option(ty) => at(ty, "reply_option", vec![generic(ty, 0)]),
     };
-    let boxed = quote_spanned!(ident.span()=> #p::boxed_send);
+    let boxed = paths::respanned(&quote!(#p::boxed_send), ident.span());
+    let body = quote! {
+        let (#(#names,)*) = match (|| ::core::result::Result::Ok::<_, #p::ExtractError>((#(#extractions,)*)))() {
+            ::core::result::Result::Ok(args) => args,
+            ::core::result::Result::Err(e) => return #p::Reply::Rejected(e),
+        };
+        #convert(Self::#ident(&*#state, #(#call_args),*).await)
+    };
+    // The async block carries the method name's span: a future that is not `Send` is reported there.
+    let future = quote_spanned!(ident.span()=> #boxed(async move { #body }));
     let mut options = Vec::new();
     if let Some(reply) = &h.args.reply {
         let (topic, event) = (&reply.topic, &reply.event);
@@ -174,15 +195,7 @@ fn route(p: &TokenStream, h: &Handler) -> TokenStream {
     quote! {
         #(#cfgs)*
         let router = router.route(
-            #p::route(&#info, move |#msg: #p::Message, #state: #p::State<Self>| {
-                #boxed(async move {
-                    let (#(#names,)*) = match (|| ::core::result::Result::Ok::<_, #p::ExtractError>((#(#extractions,)*)))() {
-                        ::core::result::Result::Ok(args) => args,
-                        ::core::result::Result::Err(e) => return #p::Reply::Rejected(e),
-                    };
-                    #convert(Self::#ident(&*#state, #(#call_args),*).await)
-                })
-            })
+            #p::route(&#info, move |#msg: #p::Message, #state: #p::State<Self>| #future)
             #(#options)*
         );
     }

@@ -34,6 +34,8 @@ pub(crate) struct SubscribeArgs {
     pub(crate) filter: Option<TopicFilter>,
     pub(crate) qos: u8,
     pub(crate) reply: Option<ReplyTo>,
+    /// `reply = …` was written (even if invalid), so "no reply topic" is not reported again.
+    pub(crate) reply_given: bool,
     pub(crate) shared: Option<String>,
     pub(crate) concurrency: Option<u64>,
     pub(crate) overflow: Option<&'static str>,
@@ -70,6 +72,7 @@ impl SubscribeArgs {
             filter: None,
             qos: 0,
             reply: None,
+            reply_given: false,
             shared: None,
             concurrency: None,
             overflow: None,
@@ -87,6 +90,7 @@ impl SubscribeArgs {
                     }
                 }
                 "reply" => {
+                    args.reply_given = true;
                     if let Some(lit) = attr::string(cx, "reply", value, "\"memory/results\"") {
                         match topic::validate_topic_name(&lit.value()) {
                             Ok(()) => reply = Some(lit),

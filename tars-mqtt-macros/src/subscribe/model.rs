@@ -82,6 +82,11 @@ fn generic_types(segment: &syn::PathSegment) -> Vec<&Type> {
     }
 }
 
+/// The `n`-th generic type argument of a path type (`Result<T, E>` → `T`, `E`).
+pub(crate) fn generic_arg(ty: &Type, n: usize) -> Option<&Type> {
+    last_segment(ty).and_then(|s| generic_types(s).get(n).copied())
+}
+
 fn is_unit(ty: &Type) -> bool {
     matches!(ty, Type::Tuple(t) if t.elems.is_empty())
 }
@@ -211,7 +216,7 @@ impl Handler {
                 &reply.lit,
                 "`reply` is set but the handler returns no value to publish\nhelp: return the reply's data (any `serde::Serialize` type), or remove `reply`",
             ),
-            (Output::Value(ty) | Output::Result(ty) | Output::Option(ty), None) => cx.error_spanned_by(
+            (Output::Value(ty) | Output::Result(ty) | Output::Option(ty), None) if !args.reply_given => cx.error_spanned_by(
                 ty,
                 "this handler returns a value but has no reply topic to publish it to\nhelp: add `reply = \"…\"` to `#[subscribe(...)]`, or return `()`",
             ),

@@ -1,0 +1,6 @@
+use tars_mqtt::prelude::*;
+
+#[mqtt_service]
+struct Svc;
+
+fn main() {}

@@ -1,0 +1,16 @@
+struct Svc;
+
+#[tars_mqtt::mqtt_service(client_id = "svc", source = "svc-source", health = true, heartbeat = 5, dedupe_ttl = 30, dedupe_max_entries = 1000)]
+impl Svc {
+    #[tars_mqtt::subscribe("a/{room}/b", qos = 2, reply = "a/c", event = "a.c", concurrency = 2, queue = 8, overflow = "drop_oldest", timeout = "5s")]
+    async fn a(&self, room: String) -> std::option::Option<serde_json::Value> {
+        std::option::Option::Some(serde_json::json!({ "room": room }))
+    }
+}
+
+fn main() {
+    use tars_mqtt::Service;
+    let info = Svc::info();
+    assert_eq!(info.defaults.heartbeat, Some(5.0));
+    assert_eq!(info.subscriptions[0].qos, tars_mqtt::QoS::ExactlyOnce);
+}

@@ -1,0 +1,13 @@
+use tars_mqtt::prelude::*;
+
+struct Svc;
+
+#[mqtt_service]
+impl Svc {
+    #[subscribe("a/b", reply = "a/+")]
+    async fn a(&self) -> String {
+        String::new()
+    }
+}
+
+fn main() {}

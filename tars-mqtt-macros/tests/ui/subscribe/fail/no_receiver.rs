@@ -1,0 +1,11 @@
+use tars_mqtt::prelude::*;
+
+struct Svc;
+
+#[mqtt_service]
+impl Svc {
+    #[subscribe("a/b")]
+    async fn a() {}
+}
+
+fn main() {}
