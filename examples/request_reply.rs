@@ -1,6 +1,6 @@
 //! A request/reply round trip between two tars-mqtt services, on the embedded broker.
 //!
-//! `memory` answers `demo/memory/query` on `demo/memory/results`; `assistant` asks it with
+//! `Memory` answers `demo/memory/query` on `demo/memory/results`; `Assistant` asks it with
 //! `Publisher::request` from inside its own handler (the exchange that deadlocked in the old
 //! Python client). A plain MQTT peer starts the chain and prints every step.
 //!
@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tars_mqtt::RequestError;
+use tars_mqtt::prelude::*;
 use tars_mqtt::testing::{EmbeddedBroker, TestClient};
-use tars_mqtt::{Envelope, Json, MqttConfig, Publisher, QoS, RequestError, Route, Router, Runtime};
 
 #[derive(Deserialize)]
 struct MemoryQuery {
@@ -25,18 +26,28 @@ struct MemoryResults {
     results: Vec<String>,
 }
 
-/// The memory service's handler: a plain async function.
-async fn query(Json(q): Json<MemoryQuery>) -> Json<MemoryResults> {
-    let k = q.top_k.unwrap_or(2) as usize;
-    let results = ["we met at the station", "you like trains", "it was raining"]
-        .into_iter()
-        .take(k)
-        .map(str::to_owned)
-        .collect();
-    Json(MemoryResults {
-        query: q.text,
-        results,
-    })
+/// The memory service: its handlers are plain async methods.
+struct Memory {
+    facts: Vec<&'static str>,
+}
+
+#[mqtt_service(client_id = "demo-memory", source = "memory-worker", health = true)]
+impl Memory {
+    /// Answers on `demo/memory/results` with the request's envelope id.
+    #[subscribe(
+        "demo/memory/query",
+        qos = 1,
+        reply = "demo/memory/results",
+        event = "memory.results"
+    )]
+    async fn query(&self, q: MemoryQuery) -> MemoryResults {
+        let k = q.top_k.unwrap_or(2) as usize;
+        let results = self.facts.iter().take(k).map(|f| f.to_string()).collect();
+        MemoryResults {
+            query: q.text,
+            results,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -44,31 +55,36 @@ struct Ask {
     question: String,
 }
 
-/// The assistant's handler: asks the memory service and waits for its reply.
-async fn ask(
-    publisher: Publisher,
-    Json(ask): Json<Ask>,
-) -> Result<Json<serde_json::Value>, RequestError> {
-    let memory: Envelope<MemoryResults> = publisher
-        .request(
-            "demo/memory/query",
-            "memory.query",
-            &json!({"text": ask.question, "top_k": 2}),
-        )
-        .reply_on("demo/memory/results")
-        .timeout(Duration::from_secs(5))
-        .await?;
-    Ok(Json(
-        json!({"answer": format!("I remember: {}", memory.data.results.join("; "))}),
-    ))
+#[derive(Serialize)]
+struct Answer {
+    answer: String,
 }
 
-fn config(url: &str, client_id: &str) -> Result<MqttConfig, tars_mqtt::ConfigError> {
-    MqttConfig::builder()
-        .url(url)
-        .client_id(client_id)
-        .health(true)
-        .build()
+/// The assistant: while handling `demo/ask` it asks the memory service and awaits its reply.
+struct Assistant;
+
+#[mqtt_service(client_id = "demo-assistant", health = true)]
+impl Assistant {
+    #[subscribe("demo/ask", qos = 1, reply = "demo/answer", event = "assistant.answer")]
+    async fn ask(&self, ask: Ask, publisher: Publisher) -> Result<Answer, RequestError> {
+        let memory: Envelope<MemoryResults> = publisher
+            .request(
+                "demo/memory/query",
+                "memory.query",
+                &json!({"text": ask.question, "top_k": 2}),
+            )
+            .reply_on("demo/memory/results")
+            .timeout(Duration::from_secs(5))
+            .await?;
+        Ok(Answer {
+            answer: format!("I remember: {}", memory.data.results.join("; ")),
+        })
+    }
+}
+
+/// The service's declared defaults (client id, source, health), pointed at the demo broker.
+fn config<S: Service>(url: &str) -> Result<MqttConfig, tars_mqtt::ConfigError> {
+    S::info().defaults.builder().url(url).build()
 }
 
 #[tokio::main]
@@ -79,21 +95,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let broker = EmbeddedBroker::start();
     println!("embedded broker on {}", broker.url());
 
-    let memory = Router::new().route(
-        Route::new("demo/memory/query", query)
-            .qos(QoS::AtLeastOnce)
-            .reply("demo/memory/results", "memory.results"),
-    );
-    let memory = Runtime::new(config(&broker.url(), "demo-memory")?, memory, ()).start()?;
-    let assistant = Router::new()
-        .route(
-            Route::new("demo/ask", ask)
-                .qos(QoS::AtLeastOnce)
-                .reply("demo/answer", "assistant.answer"),
-        )
-        .expect_replies_on("demo/memory/results");
-    let assistant =
-        Runtime::new(config(&broker.url(), "demo-assistant")?, assistant, ()).start()?;
+    let facts = vec!["we met at the station", "you like trains", "it was raining"];
+    let memory = Memory { facts }.start(config::<Memory>(&broker.url())?)?;
+    let assistant = Assistant.start(config::<Assistant>(&broker.url())?)?;
     memory.wait_ready(Duration::from_secs(10)).await?;
     assistant.wait_ready(Duration::from_secs(10)).await?;
     println!("services ready: demo-memory, demo-assistant");

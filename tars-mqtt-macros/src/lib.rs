@@ -11,6 +11,9 @@ mod subscribe;
 mod suggest;
 mod topic;
 
+#[cfg(test)]
+mod snapshots;
+
 use proc_macro::TokenStream;
 
 /// Turns an inherent `impl` block into a tars-mqtt service; see the `tars_mqtt` docs.

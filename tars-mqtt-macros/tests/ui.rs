@@ -9,3 +9,23 @@ fn ui() {
     t.compile_fail("tests/ui/*/fail/*.rs");
     t.pass("tests/ui/*/pass/*.rs");
 }
+
+/// `docs/diagnostics.md` lists every compile-fail case.
+#[test]
+fn the_catalogue_lists_every_case() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let catalogue =
+        std::fs::read_to_string(root.join("../docs/diagnostics.md")).expect("docs/diagnostics.md");
+    for group in ["service", "subscribe"] {
+        for entry in std::fs::read_dir(root.join("tests/ui").join(group).join("fail")).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".rs") {
+                let cell = format!("{group}/fail/{name}");
+                assert!(
+                    catalogue.contains(&cell),
+                    "docs/diagnostics.md does not list {cell}"
+                );
+            }
+        }
+    }
+}

@@ -31,6 +31,104 @@
 //! }
 //! ```
 //!
+//! ## Services with macros
+//!
+//! `#[mqtt_service]` on an inherent `impl` block and `#[subscribe("filter", …)]` on its
+//! `async fn` methods generate the router above (feature `macros`, on by default):
+//!
+//! ```no_run
+//! use serde::{Deserialize, Serialize};
+//! use tars_mqtt::prelude::*;
+//!
+//! #[derive(Deserialize)] struct MemoryQuery { text: String, top_k: Option<u32> }
+//! #[derive(Serialize)] struct MemoryResults { query: String, results: Vec<String> }
+//! #[derive(Deserialize)] struct Reading { celsius: f64 }
+//!
+//! struct MemoryWorker;
+//!
+//! #[mqtt_service(client_id = "tars-memory", source = "memory-worker", health = true, heartbeat = 5)]
+//! impl MemoryWorker {
+//!     /// Published to `memory/results` as `memory.results` with the request's envelope id.
+//!     #[subscribe("memory/query", qos = 1, reply = "memory/results", event = "memory.results")]
+//!     async fn query(&self, q: MemoryQuery) -> Result<MemoryResults, String> {
+//!         Ok(MemoryResults { query: q.text, results: vec![] })
+//!     }
+//!
+//!     /// `{room}` binds one level to the argument of the same name (parsed with `FromStr`).
+//!     #[subscribe("sensors/{room}/temp")]
+//!     async fn temp(&self, room: String, reading: Envelope<Reading>, ctx: &Context) {
+//!         println!("{room}: {} °C on {}", reading.data.celsius, ctx.topic());
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), tars_mqtt::Error> {
+//!     MemoryWorker.run_from_env().await // MQTT_URL, …; SIGTERM or Ctrl-C shuts down gracefully
+//! }
+//! ```
+//!
+//! **Arguments.** After `&self`, an argument is a topic parameter when its name matches a
+//! `{name}` of the filter (any `FromStr` type); an extractor when it is a reference (`&Context`),
+//! marked `#[extract]`, or of an extractor type (`Context`, `Topic`, `TopicParams`, `Raw`,
+//! `Publisher`, `State<S>`, `Param<T, N>`, `Message`); otherwise it is the payload, at most one:
+//! `Json<T>`, `Envelope<T>`, or any `T: Deserialize` decoded from the envelope's `data`.
+//!
+//! **Return values.** `()` or `Result<(), E>` publish nothing. With `reply = "topic"`, a value
+//! `T: Serialize`, `Result<T, E>` or `Option<T>` is published there as an envelope with the
+//! request's id; an `Err` (`E: Display`) is reported and answered with an `error` envelope.
+//!
+//! | `#[mqtt_service(…)]` | meaning |
+//! |---|---|
+//! | `client_id = "…"` | default client id (`MQTT_CLIENT_ID` overrides) |
+//! | `source = "…"` | default envelope source (`MQTT_SOURCE_NAME` overrides) |
+//! | `health = true` | presence on `system/health/{client_id}` |
+//! | `heartbeat = 5` | heartbeat every 5 s |
+//! | `dedupe_ttl = 30, dedupe_max_entries = 10000` | duplicate suppression |
+//! | `crate = "path"` | where `tars_mqtt` is, if renamed or re-exported |
+//!
+//! | `#[subscribe("filter", …)]` | meaning |
+//! |---|---|
+//! | `qos = 0..=2` | subscription QoS (default 0) |
+//! | `reply = "topic"`, `event = "type"` | where the return value goes, and its envelope type (default: the topic with `/` → `.`) |
+//! | `shared = "group"` | subscribe as `$share/group/filter` to split load between instances |
+//! | `concurrency = N`, `queue = N` | parallel runs (default 1, in order) and queue capacity (default 1024) |
+//! | `overflow = "block" \| "drop_oldest" \| "drop_new"` | what a full queue does (default `block`) |
+//! | `timeout = "5s"` | cancel and report a run after this long |
+//! | `env = "VAR"` | take the filter from `VAR` at start-up when set (validated; the error names the handler) |
+//!
+//! Configuration layers: the macro's defaults, then the environment, then builder calls
+//! ([`Service::config`] returns the first two as a [`ConfigBuilder`]). Topic filters are
+//! validated at compile time by the same parser the runtime uses; mistakes are compile errors
+//! at the offending token (the catalogue is `docs/diagnostics.md`).
+//!
+//! ### Equivalent code without the macro
+//!
+//! For the service above, the macro re-emits the `impl` block without its attributes and adds
+//! roughly this (the exact expansion is `tars-mqtt-macros/tests/expand/memory_worker.expanded.rs`):
+//!
+//! ```ignore
+//! const _: () = {
+//!     const __TARS_MQTT_SUBSCRIPTION_query: SubscriptionInfo = SubscriptionInfo {
+//!         filter: "memory/query", qos: QoS::AtLeastOnce, handler: "query", env: None,
+//!         location: (file!(), line!(), column!()),
+//!     };
+//!     // … one constant per handler …
+//!     impl Service for MemoryWorker {
+//!         fn info() -> &'static ServiceInfo { /* name, defaults, the constants above */ }
+//!         fn router() -> Router<Self> {
+//!             Router::new()
+//!                 .route(route(&__TARS_MQTT_SUBSCRIPTION_query, move |msg: Message, state: State<Self>| {
+//!                     boxed_send(async move {
+//!                         let q = match payload::<MemoryQuery>(&msg) { Ok(q) => q, Err(e) => return Reply::Rejected(e) };
+//!                         reply_result::<MemoryResults, String>(Self::query(&*state, q).await)
+//!                     })
+//!                 }).reply("memory/results", "memory.results"))
+//!                 // … one route per handler …
+//!         }
+//!     }
+//! };
+//! ```
+//!
 //! ## Configuration
 //! [`MqttConfig::from_env`] reads the variables of the wire format (`MQTT_URL`, `MQTT_CLIENT_ID`,
 //! `MQTT_SOURCE_NAME`, `MQTT_KEEPALIVE`, `MQTT_ENABLE_HEALTH`, `MQTT_ENABLE_HEARTBEAT`,
