@@ -1,12 +1,10 @@
 //! The runtime's topic grammar, compiled into the macro from the very same source file, and the
 //! mapping of its byte ranges onto the string literal.
 
-#[cfg(not(doctest))]
 #[allow(dead_code, unreachable_pub, missing_docs)]
 #[path = "../../tars-mqtt/src/topic/filter.rs"]
 mod filter;
 
-#[cfg(not(doctest))]
 pub(crate) use filter::{FilterError, TopicFilter, validate_topic_name};
 
 /// An error about part of a topic literal: spanned at that part where the compiler can
@@ -36,7 +34,6 @@ pub(crate) fn error_in(
     }
 }
 
-#[cfg(not(doctest))]
 pub(crate) fn filter_error(lit: &syn::LitStr, error: &FilterError) -> syn::Error {
     let kind = error.kind();
     error_in(
