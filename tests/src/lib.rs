@@ -78,6 +78,43 @@ pub async fn start<S: Send + Sync + 'static>(
     handle
 }
 
+/// Starts a service that cannot connect and returns the error its first backoff reports.
+pub async fn refusal(config: ConfigBuilder) -> String {
+    let service = Runtime::new(
+        config.build().expect("valid test config"),
+        Router::<()>::new(),
+        (),
+    )
+    .start()
+    .expect("service starts");
+    let mut readiness = service.readiness();
+    let state = tokio::time::timeout(
+        WAIT,
+        readiness.wait_for(|r| matches!(r.connection, tars_mqtt::ConnectionState::Backoff { .. })),
+    )
+    .await
+    .expect("the connection is refused and backs off")
+    .expect("the service is running")
+    .clone();
+    service.shutdown().await;
+    match state.connection {
+        tars_mqtt::ConnectionState::Backoff { error, .. } => error,
+        other => panic!("expected a backoff, got {other:?}"),
+    }
+}
+
+/// Polls `done` until it holds; panics after [`WAIT`].
+pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Logs to the test output when `RUST_LOG` is set.
 pub fn init_tracing() {
     if std::env::var_os("RUST_LOG").is_some() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use tars_mqtt::testing::TestClient;
 use tars_mqtt::{ErrorKind, Json, Overflow, QoS, Route, Router, Runtime, ServiceHandle, State};
-use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, unique};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, unique, wait_until};
 use tokio::sync::{Semaphore, mpsc};
 
 type Reports = Arc<Mutex<Vec<(ErrorKind, String)>>>;
@@ -72,7 +72,7 @@ async fn failures_are_isolated_and_reported(broker: TestBroker) {
     );
     assert!(reports.iter().all(|r| r.1 == "work"));
     let stats = service.route("work").unwrap().stats();
-    wait_for("3 successes and 3 failures counted", || {
+    wait_until("3 successes and 3 failures counted", || {
         (
             stats.succeeded.load(Ordering::Relaxed),
             stats.failed.load(Ordering::Relaxed),
@@ -98,17 +98,6 @@ async fn tracked(state: State<Arc<InFlight>>, Json(v): Json<serde_json::Value>) 
     state.now.fetch_sub(1, Ordering::SeqCst);
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 async fn run_tracked(broker: &TestBroker, concurrency: usize) -> Arc<InFlight> {
     let p = unique("order");
     let state = Arc::new(InFlight::default());
@@ -124,7 +113,7 @@ async fn run_tracked(broker: &TestBroker, concurrency: usize) -> Arc<InFlight> {
         peer.publish_json(&format!("{p}/in"), &json!({"n": n}))
             .await;
     }
-    wait_for("40 handled", || state.order.lock().unwrap().len() == 40).await;
+    wait_until("40 handled", || state.order.lock().unwrap().len() == 40).await;
     handle.shutdown().await;
     state
 }
@@ -207,7 +196,7 @@ async fn overflow_drops_are_reported_and_slow_routes_do_not_block_others(broker:
         Some("fast")
     );
     let slow = service.route("slow").unwrap().stats();
-    wait_for("3 drops", || slow.dropped.load(Ordering::Relaxed) == 3).await;
+    wait_until("3 drops", || slow.dropped.load(Ordering::Relaxed) == 3).await;
     gate.add_permits(10);
     let mut finished = Vec::new();
     for _ in 0..5 {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tars_mqtt::prelude::*;
 use tars_mqtt::testing::TestClient;
-use tars_mqtt_it::{TestBroker, WAIT, broker_suite, unique};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, unique, wait_until};
 
 #[derive(Deserialize)]
 struct MemoryQuery {
@@ -78,17 +78,6 @@ fn config<S: Service>(broker: &TestBroker) -> MqttConfig {
         .unwrap()
 }
 
-async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 async fn a_macro_service_routes_decodes_and_replies(broker: TestBroker) {
     let temps = Arc::new(Mutex::new(Vec::new()));
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
@@ -148,7 +137,7 @@ async fn a_macro_service_routes_decodes_and_replies(broker: TestBroker) {
     .await;
     peer.publish_json("sensors/hall/temp", &json!({"celsius": 19.0}))
         .await;
-    wait_for("two readings", || temps.lock().unwrap().len() == 2).await;
+    wait_until("two readings", || temps.lock().unwrap().len() == 2).await;
     let mut seen = temps.lock().unwrap().clone();
     seen.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
@@ -247,7 +236,7 @@ async fn ordering_by_default_and_concurrency_on_request(broker: TestBroker) {
         peer.publish_json("serial/jobs", &json!({"n": n})).await;
         peer.publish_json("parallel/jobs", &json!({"n": n})).await;
     }
-    wait_for("60 jobs", || done.lock().unwrap().len() == 60).await;
+    wait_until("60 jobs", || done.lock().unwrap().len() == 60).await;
     let done = done.lock().unwrap().clone();
     let serial_order: Vec<u64> = done
         .iter()
@@ -318,7 +307,7 @@ async fn shared_handlers_split_the_load(broker: TestBroker) {
     for n in 0..20 {
         peer.publish_json("work/resize", &json!({"n": n})).await;
     }
-    wait_for("20 jobs", || done.lock().unwrap().len() == 20).await;
+    wait_until("20 jobs", || done.lock().unwrap().len() == 20).await;
     let done = done.lock().unwrap().clone();
     let mut jobs: Vec<u64> = done.iter().map(|d| d.1).collect();
     jobs.sort();
@@ -355,7 +344,7 @@ async fn timeouts_and_errors_are_reported(broker: TestBroker) {
     let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
     peer.publish_json("slow/run", &json!({})).await;
     peer.publish_json("slow/fail", &json!({})).await;
-    wait_for("two reports", || reports.lock().unwrap().len() == 2).await;
+    wait_until("two reports", || reports.lock().unwrap().len() == 2).await;
     let mut got = reports.lock().unwrap().clone();
     got.sort_by(|a, b| a.1.cmp(&b.1));
     assert_eq!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker, TestClient};
-use tars_mqtt::{ConnectionState, Json, QoS, Route, Router, Runtime};
+use tars_mqtt::{ConnectionState, Json, QoS, Route, Router};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, start, unique};
 
 /// A broker process that tests can stop and restart: this crate's rumqttd binary.
@@ -117,29 +117,9 @@ async fn login_with_percent_encoded_credentials(url_for: impl Fn(&str) -> String
     let good = url_for("svc%40tars:p%40ss%3Aw%2Frd%25");
     let service = start(config(&good, &id), Router::<()>::new(), ()).await;
     service.shutdown().await;
-    let bad = url_for("svc%40tars:wrong");
-    let service = Runtime::new(
-        config(&bad, &unique("auth")).build().unwrap(),
-        Router::<()>::new(),
-        (),
-    )
-    .start()
-    .unwrap();
-    let mut readiness = service.readiness();
-    let state = tokio::time::timeout(
-        WAIT,
-        readiness.wait_for(|r| matches!(r.connection, ConnectionState::Backoff { .. })),
-    )
-    .await
-    .expect("a refused login backs off")
-    .unwrap()
-    .clone();
-    let ConnectionState::Backoff { error, .. } = state.connection else {
-        unreachable!()
-    };
+    let error = tars_mqtt_it::refusal(config(&url_for("svc%40tars:wrong"), &unique("auth"))).await;
     assert!(error.contains(refusal), "{error}");
     assert!(!error.contains("wrong"), "the password is not in the error");
-    service.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

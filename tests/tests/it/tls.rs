@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tars_mqtt::testing::BrokerProcess;
-use tars_mqtt::{ConnectionState, Router, Runtime};
-use tars_mqtt_it::{WAIT, config, unique};
+use tars_mqtt::{Router, Runtime};
+use tars_mqtt_it::{WAIT, config, refusal, unique};
 
 /// A CA; returns it with the path of its PEM file.
 fn ca(dir: &Path, name: &str) -> (CertifiedIssuer<'static, KeyPair>, PathBuf) {
@@ -42,22 +42,7 @@ fn tls_broker() -> (BrokerProcess, PathBuf, PathBuf) {
 }
 
 async fn backoff_error(url: String, ca: &Path) -> String {
-    let cfg = config(&url, &unique("tls")).ca_file(ca).build().unwrap();
-    let service = Runtime::new(cfg, Router::<()>::new(), ()).start().unwrap();
-    let mut readiness = service.readiness();
-    let state = tokio::time::timeout(
-        WAIT,
-        readiness.wait_for(|r| matches!(r.connection, ConnectionState::Backoff { .. })),
-    )
-    .await
-    .expect("the connection is refused")
-    .unwrap()
-    .clone();
-    service.shutdown().await;
-    match state.connection {
-        ConnectionState::Backoff { error, .. } => error,
-        other => panic!("{other:?}"),
-    }
+    refusal(config(&url, &unique("tls")).ca_file(ca)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
