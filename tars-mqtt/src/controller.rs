@@ -26,6 +26,7 @@ struct Batch {
 
 pub(crate) struct Controller {
     pub(crate) config: Arc<MqttConfig>,
+    pub(crate) on_ready: Option<crate::runtime::ReadyHook>,
     pub(crate) client: ClientHandle,
     pub(crate) readiness: watch::Sender<Readiness>,
     /// Route subscriptions (deduplicated, highest QoS) and reply topics.
@@ -220,6 +221,9 @@ impl Controller {
             {
                 tracing::warn!(?e, "could not publish the ready status");
             }
+        }
+        if let Some(hook) = &self.on_ready {
+            tokio::spawn(hook());
         }
     }
 }

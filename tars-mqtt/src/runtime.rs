@@ -54,7 +54,11 @@ pub struct Runtime<S> {
     router: Router<S>,
     state: Arc<S>,
     hook: Option<ErrorHook>,
+    on_ready: Option<Arc<dyn Fn(Publisher) -> crate::handler::BoxFuture<()> + Send + Sync>>,
 }
+
+/// What runs after every (re)connection once its subscriptions are confirmed.
+pub(crate) type ReadyHook = Arc<dyn Fn() -> crate::handler::BoxFuture<()> + Send + Sync>;
 
 impl<S: Send + Sync + 'static> Runtime<S> {
     /// A runtime for `router` with shared `state`.
@@ -64,7 +68,44 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             router,
             state: Arc::new(state),
             hook: None,
+            on_ready: None,
         }
+    }
+
+    /// Runs `hook` after every (re)connection, once the subscriptions are confirmed and `ready`
+    /// is published: the place to (re)publish retained state. It runs off the connection task;
+    /// a failure is logged and does not affect the service.
+    ///
+    /// ```no_run
+    /// # use tars_mqtt::{MqttConfig, Router, Runtime};
+    /// # struct Worker { name: String }
+    /// # async fn f(config: MqttConfig, router: Router<Worker>) -> Result<(), tars_mqtt::Error> {
+    /// Runtime::new(config, router, Worker { name: "TARS".into() })
+    ///     .on_ready(|worker, publisher| async move {
+    ///         let snapshot = serde_json::json!({ "name": worker.name });
+    ///         publisher.event("system/character/current", "system.character.current", &snapshot).retain(true).await?;
+    ///         Ok::<_, tars_mqtt::PublishError>(())
+    ///     })
+    ///     .run()
+    ///     .await
+    /// # }
+    /// ```
+    pub fn on_ready<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: Fn(Arc<S>, Publisher) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let state = self.state.clone();
+        self.on_ready = Some(Arc::new(move |publisher| {
+            let run = hook(state.clone(), publisher);
+            Box::pin(async move {
+                if let Err(e) = run.await {
+                    tracing::error!(error = %e, "the on-ready hook failed");
+                }
+            })
+        }));
+        self
     }
 
     /// Called for every message that fails (decode, handler error, panic, timeout) or is dropped.
@@ -111,7 +152,12 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
         let acks_open = Arc::new(AtomicBool::new(true));
+        let on_ready: Option<ReadyHook> = self.on_ready.map(|hook| {
+            let publisher = publisher.clone();
+            Arc::new(move || hook(publisher.clone())) as ReadyHook
+        });
         let controller = Controller {
+            on_ready,
             config: config.clone(),
             client: client.clone(),
             readiness: ready_tx.clone(),

@@ -66,6 +66,47 @@ async fn survives_three_broker_restarts(mut broker: BrokerProcess) {
     service.shutdown().await;
 }
 
+/// The on-ready hook runs after the first connection and again after every reconnection,
+/// after `ready`: retained state published there survives broker restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ready_hook_republishes_after_every_reconnection() {
+    let mut broker = restartable_embedded();
+    let p = unique("hook");
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counter = runs.clone();
+    let cfg = config(&broker.url(), &unique("svc")).build().unwrap();
+    let topic = format!("{p}/state");
+    let service = tars_mqtt::Runtime::new(cfg, Router::<()>::new(), ())
+        .on_ready(move |_, publisher| {
+            let (counter, topic) = (counter.clone(), topic.clone());
+            async move {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                publisher
+                    .event(&topic, "state", &json!({"connection": n}))
+                    .retain(true)
+                    .await?;
+                Ok::<_, tars_mqtt::PublishError>(())
+            }
+        })
+        .start()
+        .unwrap();
+    for connection in 1..=2u32 {
+        let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+        peer.subscribe(&format!("{p}/state")).await;
+        let state = peer
+            .expect_where(&format!("{p}/state"), WAIT, |m| {
+                m.json()["data"]["connection"] == connection
+            })
+            .await;
+        drop(peer);
+        if connection == 1 {
+            broker.restart().unwrap();
+        }
+    }
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    service.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_three_restarts_of_the_embedded_broker() {
     survives_three_broker_restarts(restartable_embedded()).await;
