@@ -93,11 +93,10 @@ async fn the_ready_hook_republishes_after_every_reconnection() {
     for connection in 1..=2u32 {
         let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
         peer.subscribe(&format!("{p}/state")).await;
-        let state = peer
-            .expect_where(&format!("{p}/state"), WAIT, |m| {
-                m.json()["data"]["connection"] == connection
-            })
-            .await;
+        peer.expect_where(&format!("{p}/state"), WAIT, |m| {
+            m.json()["data"]["connection"] == connection
+        })
+        .await;
         drop(peer);
         if connection == 1 {
             broker.restart().unwrap();
