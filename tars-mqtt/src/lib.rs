@@ -91,6 +91,7 @@
 //! | `qos = 0..=2` | subscription QoS (default 0) |
 //! | `reply = "topic"`, `event = "type"` | where the return value goes, and its envelope type (default: the topic with `/` → `.`) |
 //! | `shared = "group"` | subscribe as `$share/group/filter` to split load between instances |
+//! | `group = "name"` | handlers of one group share a queue: messages handled in arrival order across them |
 //! | `concurrency = N`, `queue = N` | parallel runs (default 1, in order) and queue capacity (default 1024) |
 //! | `overflow = "block" \| "drop_oldest" \| "drop_new"` | what a full queue does (default `block`) |
 //! | `timeout = "5s"` | cancel and report a run after this long |

@@ -62,6 +62,7 @@ pub struct RouteMeta {
     pub(crate) concurrency: usize,
     pub(crate) overflow: Overflow,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) group: Option<String>,
     pub(crate) stats: RouteStats,
 }
 
@@ -116,6 +117,7 @@ pub struct Route<S> {
     concurrency: usize,
     overflow: Overflow,
     timeout: Option<Duration>,
+    group: Option<String>,
     origin: Option<String>,
     handler: Arc<dyn ErasedHandler<S>>,
 }
@@ -136,6 +138,7 @@ impl<S: Send + Sync + 'static> Route<S> {
             concurrency: 1,
             overflow: Overflow::Block,
             timeout: None,
+            group: None,
             origin: None,
             handler: Arc::new(Erased::new(handler)),
         }
@@ -185,6 +188,14 @@ impl<S> Route<S> {
     /// Overflow policy (default [`Overflow::Block`]).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.overflow = overflow;
+        self
+    }
+    /// Shares one queue with every route of the same group: their messages are handled in
+    /// arrival order across the group (e.g. a store route and the query route that must see
+    /// what was stored before it). The group's queue capacity and concurrency are those of its
+    /// first route.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
         self
     }
     /// Handler timeout (default none).
@@ -298,6 +309,7 @@ impl<S: Send + Sync + 'static> Router<S> {
                     concurrency: route.concurrency,
                     overflow: route.overflow,
                     timeout: route.timeout,
+                    group: route.group,
                     stats: RouteStats::default(),
                 }),
                 route.handler,

@@ -177,6 +177,9 @@ fn route(p: &TokenStream, h: &Handler) -> TokenStream {
         let (topic, event) = (&reply.topic, &reply.event);
         options.push(quote!(.reply(#topic, #event)));
     }
+    if let Some(group) = &h.args.group {
+        options.push(quote!(.group(#group)));
+    }
     if let Some(n) = h.args.concurrency {
         let n = n as usize;
         options.push(quote!(.concurrency(#n)));

@@ -11,6 +11,7 @@ pub(crate) const OPTIONS: &[&str] = &[
     "reply",
     "event",
     "shared",
+    "group",
     "concurrency",
     "overflow",
     "queue",
@@ -37,6 +38,8 @@ pub(crate) struct SubscribeArgs {
     /// `reply = …` was written (even if invalid), so "no reply topic" is not reported again.
     pub(crate) reply_given: bool,
     pub(crate) shared: Option<String>,
+    /// Handlers of one group share a queue (arrival order across them).
+    pub(crate) group: Option<String>,
     pub(crate) concurrency: Option<u64>,
     pub(crate) overflow: Option<&'static str>,
     pub(crate) queue: Option<u64>,
@@ -74,6 +77,7 @@ impl SubscribeArgs {
             reply: None,
             reply_given: false,
             shared: None,
+            group: None,
             concurrency: None,
             overflow: None,
             queue: None,
@@ -119,6 +123,15 @@ impl SubscribeArgs {
                             );
                         } else {
                             args.shared = Some(group);
+                        }
+                    }
+                }
+                "group" => {
+                    if let Some(lit) = attr::string(cx, "group", value, "\"memory\"") {
+                        if lit.value().is_empty() {
+                            cx.error_spanned_by(&lit, "`group` must not be empty");
+                        } else {
+                            args.group = Some(lit.value());
                         }
                     }
                 }

@@ -20,9 +20,12 @@ use crate::router::{CompiledRouter, RouteMeta, RouteStats};
 use crate::topic::FilterTrie;
 use queue::{BoundedQueue, Pushed};
 
+/// A queued message and the route it is for.
+type Job = (usize, Arc<Inbound>);
+
 struct Slot {
     meta: Arc<RouteMeta>,
-    queue: Arc<BoundedQueue<Arc<Inbound>>>,
+    queue: Arc<BoundedQueue<Job>>,
 }
 
 /// The intake side of every route; cheap to share with the connection task.
@@ -34,7 +37,8 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Builds the intake and spawns each route's workers into `tasks`.
+    /// Builds the intake and spawns the workers of each queue into `tasks`: one queue per route,
+    /// or one per group of routes.
     pub(crate) fn start<S: Send + Sync + 'static>(
         router: CompiledRouter<S>,
         state: Arc<S>,
@@ -42,21 +46,39 @@ impl Dispatcher {
         hook: Option<ErrorHook>,
         tasks: &mut JoinSet<()>,
     ) -> Arc<Self> {
-        let mut slots = Vec::with_capacity(router.routes.len());
-        for (meta, handler) in router.routes {
-            let queue = Arc::new(BoundedQueue::new(meta.queue_capacity));
-            for _ in 0..meta.concurrency {
-                let worker = worker::Worker {
-                    meta: meta.clone(),
-                    handler: handler.clone() as Arc<dyn ErasedHandler<S>>,
-                    queue: queue.clone(),
-                    state: state.clone(),
-                    publisher: publisher.clone(),
-                    hook: hook.clone(),
-                };
-                tasks.spawn(worker.run());
-            }
-            slots.push(Slot { meta, queue });
+        let routes: Arc<[(Arc<RouteMeta>, Arc<dyn ErasedHandler<S>>)]> = router.routes.into();
+        let mut groups: Vec<(&str, Arc<BoundedQueue<Job>>)> = Vec::new();
+        let mut slots = Vec::with_capacity(routes.len());
+        for (meta, _) in routes.iter() {
+            let shared = meta
+                .group
+                .as_deref()
+                .and_then(|g| groups.iter().find(|(name, _)| *name == g))
+                .map(|(_, q)| q.clone());
+            let queue = match shared {
+                Some(queue) => queue,
+                None => {
+                    let queue = Arc::new(BoundedQueue::new(meta.queue_capacity));
+                    if let Some(group) = meta.group.as_deref() {
+                        groups.push((group, queue.clone()));
+                    }
+                    for _ in 0..meta.concurrency {
+                        let worker = worker::Worker {
+                            routes: routes.clone(),
+                            queue: queue.clone(),
+                            state: state.clone(),
+                            publisher: publisher.clone(),
+                            hook: hook.clone(),
+                        };
+                        tasks.spawn(worker.run());
+                    }
+                    queue
+                }
+            };
+            slots.push(Slot {
+                meta: meta.clone(),
+                queue,
+            });
         }
         Arc::new(Self {
             trie: router.trie,
@@ -81,14 +103,18 @@ impl Dispatcher {
         for &i in &matched {
             let slot = &self.slots[i];
             RouteStats::bump(&slot.meta.stats.received);
-            match slot.queue.push(inbound.clone(), slot.meta.overflow).await {
+            match slot
+                .queue
+                .push((i, inbound.clone()), slot.meta.overflow)
+                .await
+            {
                 Pushed::Queued => {}
-                Pushed::DroppedOldest(old) => self.dropped(
-                    &slot.meta,
+                Pushed::DroppedOldest((old_route, old)) => self.dropped(
+                    &self.slots[old_route].meta,
                     &old,
                     "queue full, dropped the oldest queued message",
                 ),
-                Pushed::Rejected(new) => self.dropped(
+                Pushed::Rejected((_, new)) => self.dropped(
                     &slot.meta,
                     &new,
                     "queue full or closed, dropped the new message",

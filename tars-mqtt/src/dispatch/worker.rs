@@ -14,9 +14,9 @@ use crate::publisher::Publisher;
 use crate::router::{RouteMeta, RouteStats};
 
 pub(super) struct Worker<S> {
-    pub(super) meta: Arc<RouteMeta>,
-    pub(super) handler: Arc<dyn ErasedHandler<S>>,
-    pub(super) queue: Arc<BoundedQueue<Arc<Inbound>>>,
+    /// Every route of the service, indexed like the jobs in the queue.
+    pub(super) routes: Arc<[(Arc<RouteMeta>, Arc<dyn ErasedHandler<S>>)]>,
+    pub(super) queue: Arc<BoundedQueue<super::Job>>,
     pub(super) state: Arc<S>,
     pub(super) publisher: Publisher,
     pub(super) hook: Option<ErrorHook>,
@@ -24,25 +24,30 @@ pub(super) struct Worker<S> {
 
 impl<S: Send + Sync + 'static> Worker<S> {
     pub(super) async fn run(self) {
-        while let Some(inbound) = self.queue.pop().await {
-            self.handle(inbound).await;
+        while let Some((route, inbound)) = self.queue.pop().await {
+            let (meta, handler) = &self.routes[route];
+            self.handle(meta, handler, inbound).await;
         }
     }
 
-    async fn handle(&self, inbound: Arc<Inbound>) {
+    async fn handle(
+        &self,
+        meta: &Arc<RouteMeta>,
+        handler: &Arc<dyn ErasedHandler<S>>,
+        inbound: Arc<Inbound>,
+    ) {
         let msg = Message {
             inbound: inbound.clone(),
-            route: self.meta.clone(),
+            route: meta.clone(),
             publisher: self.publisher.clone(),
         };
-        let call = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.handler.call(msg, self.state.clone())
-        }));
+        let call =
+            std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(msg, self.state.clone())));
         let outcome = match call {
             Err(panic) => Err((ErrorKind::Panic, panic_message(&*panic))),
             Ok(fut) => {
                 let fut = AssertUnwindSafe(fut).catch_unwind();
-                let result = match self.meta.timeout {
+                let result = match meta.timeout {
                     Some(limit) => tokio::time::timeout(limit, fut)
                         .await
                         .map_err(|_| (ErrorKind::Timeout, format!("no result within {limit:?}"))),
@@ -60,30 +65,37 @@ impl<S: Send + Sync + 'static> Worker<S> {
         };
         match outcome {
             Ok(reply) => {
-                RouteStats::bump(&self.meta.stats.succeeded);
+                RouteStats::bump(&meta.stats.succeeded);
                 if let Reply::Data(data) = reply {
-                    self.reply(&inbound, &self.meta.reply_event(), &data).await;
+                    self.reply(meta, &inbound, &meta.reply_event(), &data).await;
                 }
             }
             Err((kind, message)) => {
-                RouteStats::bump(&self.meta.stats.failed);
-                self.report(&inbound, kind, message.clone());
-                if self.meta.reply.is_some() {
+                RouteStats::bump(&meta.stats.failed);
+                self.report(meta, &inbound, kind, message.clone());
+                if meta.reply.is_some() {
                     let data = serde_json::value::to_raw_value(&serde_json::json!({
                         "ok": false,
                         "err": message,
                     }))
                     .expect("a JSON object serializes");
-                    self.reply(&inbound, crate::ERROR_EVENT_TYPE, &data).await;
+                    self.reply(meta, &inbound, crate::ERROR_EVENT_TYPE, &data)
+                        .await;
                 }
             }
         }
     }
 
-    async fn reply(&self, inbound: &Inbound, event_type: &str, data: &serde_json::value::RawValue) {
-        let Some(reply) = &self.meta.reply else {
+    async fn reply(
+        &self,
+        meta: &RouteMeta,
+        inbound: &Inbound,
+        event_type: &str,
+        data: &serde_json::value::RawValue,
+    ) {
+        let Some(reply) = &meta.reply else {
             tracing::warn!(
-                route = %self.meta.name,
+                route = %meta.name,
                 "the handler returned a reply but the route has no reply topic; nothing published"
             );
             return;
@@ -95,19 +107,19 @@ impl<S: Send + Sync + 'static> Worker<S> {
             .unwrap_or_else(crate::envelope::new_id);
         if let Err(e) = self
             .publisher
-            .publish_envelope(&reply.topic, &id, event_type, data, self.meta.qos, false)
+            .publish_envelope(&reply.topic, &id, event_type, data, meta.qos, false)
             .await
         {
-            self.report(inbound, ErrorKind::Reply, e.to_string());
+            self.report(meta, inbound, ErrorKind::Reply, e.to_string());
         }
     }
 
-    fn report(&self, inbound: &Inbound, kind: ErrorKind, message: String) {
+    fn report(&self, meta: &RouteMeta, inbound: &Inbound, kind: ErrorKind, message: String) {
         report(
             self.hook.as_ref(),
             ErrorReport {
                 kind,
-                route: self.meta.name.clone(),
+                route: meta.name.clone(),
                 topic: inbound.topic.clone(),
                 qos: inbound.qos,
                 message,

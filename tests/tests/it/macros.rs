@@ -404,6 +404,63 @@ async fn topics_can_be_overridden_from_the_environment(broker: TestBroker) {
     }
 }
 
+#[derive(Default)]
+struct Store {
+    docs: Mutex<Vec<String>>,
+    seen_by_queries: Arc<Mutex<Vec<usize>>>,
+}
+
+#[derive(Deserialize)]
+struct Doc {
+    text: String,
+}
+
+#[mqtt_service(client_id = "store")]
+impl Store {
+    /// Slow on purpose: without the shared group, the query below would overtake it.
+    #[subscribe("store/put", qos = 1, group = "memory")]
+    async fn put(&self, doc: Doc) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.docs.lock().unwrap().push(doc.text);
+    }
+
+    #[subscribe("store/query", qos = 1, group = "memory")]
+    async fn query(&self, _: serde_json::Value) {
+        let count = self.docs.lock().unwrap().len();
+        self.seen_by_queries.lock().unwrap().push(count);
+    }
+}
+
+async fn a_group_keeps_arrival_order_across_handlers(broker: TestBroker) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let store = Store {
+        seen_by_queries: seen.clone(),
+        ..Store::default()
+    };
+    let service = store.start(config::<Store>(&broker)).unwrap();
+    service.wait_ready(WAIT).await.unwrap();
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    let received = &service.route("put").unwrap().stats().received;
+    for n in 0..5 {
+        peer.publish_json("store/put", &json!({"text": format!("doc {n}")}))
+            .await;
+        // The put has arrived and its (slow) handler is running or queued: the query arrives
+        // after it and must see it.
+        wait_until("the put to arrive", || {
+            received.load(Ordering::Relaxed) == n + 1
+        })
+        .await;
+        peer.publish_json("store/query", &json!({})).await;
+    }
+    wait_until("5 queries", || seen.lock().unwrap().len() == 5).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [1, 2, 3, 4, 5],
+        "each query sees every document stored before it"
+    );
+    service.shutdown().await;
+}
+
 #[test]
 fn configuration_layers_macro_defaults_then_env_then_builder() {
     let env: std::collections::HashMap<&str, &str> = [
@@ -437,4 +494,5 @@ broker_suite!(
     shared_handlers_split_the_load,
     timeouts_and_errors_are_reported,
     topics_can_be_overridden_from_the_environment,
+    a_group_keeps_arrival_order_across_handlers,
 );
