@@ -23,6 +23,9 @@ use queue::{BoundedQueue, Pushed};
 /// A queued message and the route it is for.
 type Job = (usize, Arc<Inbound>);
 
+/// Every route with its handler, indexed like [`Job`]s.
+type RouteTable<S> = Arc<[(Arc<RouteMeta>, Arc<dyn ErasedHandler<S>>)]>;
+
 struct Slot {
     meta: Arc<RouteMeta>,
     queue: Arc<BoundedQueue<Job>>,
@@ -46,7 +49,7 @@ impl Dispatcher {
         hook: Option<ErrorHook>,
         tasks: &mut JoinSet<()>,
     ) -> Arc<Self> {
-        let routes: Arc<[(Arc<RouteMeta>, Arc<dyn ErasedHandler<S>>)]> = router.routes.into();
+        let routes: RouteTable<S> = router.routes.into();
         let mut groups: Vec<(&str, Arc<BoundedQueue<Job>>)> = Vec::new();
         let mut slots = Vec::with_capacity(routes.len());
         for (meta, _) in routes.iter() {

@@ -15,7 +15,7 @@ use crate::router::{RouteMeta, RouteStats};
 
 pub(super) struct Worker<S> {
     /// Every route of the service, indexed like the jobs in the queue.
-    pub(super) routes: Arc<[(Arc<RouteMeta>, Arc<dyn ErasedHandler<S>>)]>,
+    pub(super) routes: super::RouteTable<S>,
     pub(super) queue: Arc<BoundedQueue<super::Job>>,
     pub(super) state: Arc<S>,
     pub(super) publisher: Publisher,
