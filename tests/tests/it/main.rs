@@ -5,6 +5,7 @@ mod config;
 mod dispatch;
 mod envelope;
 mod macros;
+mod memory_worker;
 mod presence;
 mod reconnect;
 mod replies;
