@@ -1,0 +1,88 @@
+//! `examples/llm_worker.rs` against the memory worker: a handler that awaits another service's
+//! reply while handling a request (the exchange that deadlocked in the Python system).
+
+use std::time::Duration;
+
+use serde_json::json;
+use tars_mqtt::testing::TestClient;
+use tars_mqtt::{Runtime, Service};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, unique};
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/llm_worker.rs"]
+mod llm;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/memory_worker.rs"]
+mod memory;
+
+async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBroker) {
+    let url = broker.url();
+    let config =
+        |defaults: &tars_mqtt::ServiceDefaults| defaults.builder().url(&url).build().unwrap();
+    let memory = Runtime::service(
+        config(&memory::MemoryWorker::info().defaults),
+        memory::MemoryWorker::new(None, "TARS".into(), 5),
+    )
+    .start()
+    .unwrap();
+    let llm = llm::LlmWorker::new(Duration::from_secs(5))
+        .start(config(&llm::LlmWorker::info().defaults))
+        .unwrap();
+    memory.wait_ready(WAIT).await.unwrap();
+    llm.wait_ready(WAIT).await.unwrap();
+
+    let mut peer = TestClient::connect(&url, &unique("peer")).await;
+    peer.subscribe("llm/response").await;
+    peer.publish_json(
+        "stt/final",
+        &json!({"id": "s1", "type": "stt.final", "data": {"text": "we met at the station"}}),
+    )
+    .await;
+    // Several requests at once, each awaiting its own correlated memory reply.
+    for n in 0..5 {
+        peer.publish_json("llm/request", &json!({"id": format!("llm-{n}"), "type": "llm.request", "data": {"text": "the station"}})).await;
+    }
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let reply = peer.expect("llm/response", WAIT).await.json();
+        assert_eq!(reply["type"], "llm.response");
+        assert_eq!(reply["data"]["memories"], 1);
+        assert!(
+            reply["data"]["reply"]
+                .as_str()
+                .unwrap()
+                .contains("we met at the station"),
+            "{reply}"
+        );
+        ids.push(reply["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    assert_eq!(ids, ["llm-0", "llm-1", "llm-2", "llm-3", "llm-4"]);
+
+    // Without the memory worker, the request fails after its timeout with an error reply.
+    memory.shutdown().await;
+    let slow = llm::LlmWorker::new(Duration::from_millis(300));
+    llm.shutdown().await;
+    let llm = slow
+        .start(config(&llm::LlmWorker::info().defaults))
+        .unwrap();
+    llm.wait_ready(WAIT).await.unwrap();
+    peer.publish_json(
+        "llm/request",
+        &json!({"id": "lonely", "type": "llm.request", "data": {"text": "anyone?"}}),
+    )
+    .await;
+    let reply = peer.expect("llm/response", WAIT).await.json();
+    assert_eq!(
+        (reply["id"].clone(), reply["type"].clone()),
+        (json!("lonely"), json!("error"))
+    );
+    assert!(
+        reply["data"]["err"].as_str().unwrap().contains("no reply"),
+        "{reply}"
+    );
+    llm.shutdown().await;
+}
+
+broker_suite!(fresh: the_llm_worker_asks_the_memory_worker_inside_its_handler);
