@@ -12,9 +12,7 @@ use tars_mqtt_it::{TestBroker, WAIT, broker_suite, unique};
 #[path = "../../../examples/llm_worker.rs"]
 mod llm;
 
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../../examples/memory_worker.rs"]
-mod memory;
+use crate::memory_worker::port as memory;
 
 async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBroker) {
     let url = broker.url();

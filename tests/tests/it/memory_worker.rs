@@ -11,7 +11,7 @@ use tars_mqtt_it::{TestBroker, WAIT, broker_suite, unique};
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../examples/memory_worker.rs"]
-mod port;
+pub(crate) mod port;
 
 use port::MemoryWorker;
 
