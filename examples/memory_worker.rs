@@ -92,10 +92,15 @@ impl CharacterSnapshot {
     }
 }
 
+/// The data of the retained `system/health/memory` error.
+pub fn memory_error(reason: &str) -> Value {
+    json!({"message_id": new_id(), "ok": false, "err": reason, "timestamp": now()})
+}
+
 /// A `memory/query` request.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MemoryQuery {
+pub struct MemoryQuery {
     text: String,
     top_k: Option<u32>,
     max_tokens: Option<u32>,
@@ -186,18 +191,15 @@ impl MemoryWorker {
         group = "memory"
     )]
     async fn query(&self, request: Value, publisher: Publisher) -> Option<MemoryResults> {
-        let query = match self.validate(request) {
-            Ok(Some(query)) => query,
-            Ok(None) => return None,
+        match self.validate(request) {
+            Ok(query) => query.map(|q| self.retrieve(&q)),
             Err(reason) => {
-                tracing::warn!(%reason, "invalid memory query");
                 if let Err(e) = self.report_error(&publisher, &reason).await {
                     tracing::error!(error = %e, "could not publish the memory health error");
                 }
-                return None;
+                None
             }
-        };
-        Some(self.retrieve(&query))
+        }
     }
 
     #[subscribe("stt/final", qos = 1, group = "memory")]
@@ -216,21 +218,7 @@ impl MemoryWorker {
         event = "character.result"
     )]
     async fn character_get(&self, request: Map<String, Value>) -> Value {
-        let snapshot = self.character.lock().unwrap().clone();
-        let section = match request.get("section") {
-            None | Some(Value::Null) => return serde_json::to_value(&snapshot).unwrap_or_default(),
-            Some(section) => section
-                .as_str()
-                .map_or_else(|| section.to_string(), str::to_owned),
-        };
-        let map = snapshot.as_map();
-        let value = map.get(&section).cloned().unwrap_or_else(|| {
-            json!({
-                "error": format!("unknown section '{section}'"),
-                "available": map.keys().collect::<Vec<_>>(),
-            })
-        });
-        json!({"message_id": new_id(), "section": section, "value": value})
+        self.character_section(&request)
     }
 
     #[subscribe("character/update", qos = 1)]
@@ -239,32 +227,14 @@ impl MemoryWorker {
         update: Map<String, Value>,
         publisher: Publisher,
     ) -> Result<(), PublishError> {
-        let trait_update = (
-            update.get("section").and_then(Value::as_str),
-            update.get("trait").and_then(Value::as_str),
-            update.get("value").and_then(Value::as_u64),
-        );
-        match trait_update {
-            (Some("traits"), Some(name), Some(value)) if value <= 100 => {
-                self.character
-                    .lock()
-                    .unwrap()
-                    .traits
-                    .insert(name.to_owned(), json!(value));
-            }
-            _ if update.get("action").and_then(Value::as_str) == Some("reset_traits") => {
-                *self.character.lock().unwrap() =
-                    CharacterSnapshot::load(self.character_dir.as_ref(), &self.character_name);
-            }
-            _ => {
-                let update = Value::Object(update);
-                tracing::warn!(%update, "ignoring an unsupported character update");
-                return Ok(());
-            }
+        if self.update_character(update) {
+            self.publish_character(&publisher).await?;
         }
-        self.publish_character(&publisher).await
+        Ok(())
     }
 }
+
+// ---- end of the MQTT surface; below is the worker's own logic, shared with the hand-written version ----
 
 impl MemoryWorker {
     /// Reads `CHARACTER_DIR`, `CHARACTER_NAME` and `MEMORY_TOP_K`.
@@ -311,8 +281,63 @@ impl MemoryWorker {
             .map(drop)
     }
 
+    /// `character/get`: the whole snapshot (`section` null), `{message_id, section, value}`, or
+    /// an error value listing the sections.
+    pub fn character_section(&self, request: &Map<String, Value>) -> Value {
+        let snapshot = self.character.lock().unwrap().clone();
+        let section = match request.get("section") {
+            None | Some(Value::Null) => return serde_json::to_value(&snapshot).unwrap_or_default(),
+            Some(section) => section
+                .as_str()
+                .map_or_else(|| section.to_string(), str::to_owned),
+        };
+        let map = snapshot.as_map();
+        let value = map.get(&section).cloned().unwrap_or_else(|| {
+            json!({
+                "error": format!("unknown section '{section}'"),
+                "available": map.keys().collect::<Vec<_>>(),
+            })
+        });
+        json!({"message_id": new_id(), "section": section, "value": value})
+    }
+
+    /// `character/update`: sets a trait or reloads the traits; `false` (and a log line) for
+    /// anything else, which changes nothing.
+    pub fn update_character(&self, update: Map<String, Value>) -> bool {
+        let field = |key: &str| update.get(key);
+        match (
+            field("section").and_then(Value::as_str),
+            field("trait").and_then(Value::as_str),
+            field("value").and_then(Value::as_u64),
+        ) {
+            (Some("traits"), Some(name), Some(value)) if value <= 100 => {
+                self.character
+                    .lock()
+                    .unwrap()
+                    .traits
+                    .insert(name.to_owned(), json!(value));
+                true
+            }
+            _ if field("action").and_then(Value::as_str) == Some("reset_traits") => {
+                *self.character.lock().unwrap() =
+                    CharacterSnapshot::load(self.character_dir.as_ref(), &self.character_name);
+                true
+            }
+            _ => {
+                let update = Value::Object(update);
+                tracing::warn!(%update, "ignoring an unsupported character update");
+                false
+            }
+        }
+    }
+
+    /// The current snapshot (its `message_id` is its envelope id).
+    pub fn character(&self) -> CharacterSnapshot {
+        self.character.lock().unwrap().clone()
+    }
+
     /// `Ok(None)` for an empty query (no reply), `Err` for an invalid one.
-    fn validate(&self, request: Value) -> Result<Option<MemoryQuery>, String> {
+    pub fn validate(&self, request: Value) -> Result<Option<MemoryQuery>, String> {
         let query: MemoryQuery =
             serde_json::from_value(request).map_err(|e| format!("invalid memory query: {e}"))?;
         if query.text.trim().is_empty() {
@@ -342,7 +367,8 @@ impl MemoryWorker {
     }
 
     async fn report_error(&self, publisher: &Publisher, reason: &str) -> Result<(), PublishError> {
-        let data = json!({"message_id": new_id(), "ok": false, "err": reason, "timestamp": now()});
+        tracing::warn!(%reason, "invalid memory query");
+        let data = memory_error(reason);
         publisher
             .event("system/health/memory", "system.health.memory", &data)
             .retain(true)
@@ -350,7 +376,8 @@ impl MemoryWorker {
             .map(drop)
     }
 
-    fn store(&self, data: Map<String, Value>) {
+    /// Stores a document (objects with an empty `text` are not stored).
+    pub fn store(&self, data: Map<String, Value>) {
         let text = data
             .get("text")
             .and_then(Value::as_str)
@@ -361,7 +388,8 @@ impl MemoryWorker {
         }
     }
 
-    fn retrieve(&self, query: &MemoryQuery) -> MemoryResults {
+    /// Answers a validated query.
+    pub fn retrieve(&self, query: &MemoryQuery) -> MemoryResults {
         let documents = self.documents.lock().unwrap();
         let top_k = query.top_k.unwrap_or(self.default_top_k) as usize;
         let wanted = words(&query.text);
