@@ -13,7 +13,58 @@ use tars_mqtt_it::{TestBroker, WAIT, broker_suite, unique};
 #[path = "../../../examples/memory_worker.rs"]
 pub(crate) mod port;
 
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
+#[path = "../../../examples/migration/hand_written.rs"]
+mod hand_written;
+
 use port::MemoryWorker;
+
+/// The two implementations of the same surface: the tars-mqtt port and the hand-written one.
+#[derive(Clone, Copy, Debug)]
+enum Implementation {
+    Port,
+    HandWritten,
+}
+
+enum Running {
+    Port(ServiceHandle),
+    HandWritten(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ),
+}
+
+impl Running {
+    /// Graceful shutdown.
+    async fn stop(self) {
+        match self {
+            Running::Port(handle) => handle.shutdown().await,
+            Running::HandWritten(stop, task) => {
+                stop.send_replace(true);
+                task.await.unwrap();
+            }
+        }
+    }
+}
+
+fn launch(which: Implementation, url: &str, dir: Option<PathBuf>, name: &str) -> Running {
+    match which {
+        Implementation::Port => Running::Port(start(url, dir, name)),
+        Implementation::HandWritten => {
+            let address = tars_mqtt::BrokerAddress::parse(url).unwrap();
+            let worker = std::sync::Arc::new(hand_written::port::MemoryWorker::new(
+                dir,
+                name.to_owned(),
+                5,
+            ));
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(async move {
+                hand_written::serve(&address.host, address.port, worker, stopped).await
+            });
+            Running::HandWritten(stop, task)
+        }
+    }
+}
 
 const CHARACTER: &str = r#"
 [info]
@@ -87,10 +138,10 @@ async fn nothing_on(peer: &mut TestClient, topic: &str) {
     );
 }
 
-async fn the_memory_worker_speaks_the_wire_format(broker: TestBroker) {
+async fn the_memory_worker_speaks_the_wire_format(broker: TestBroker, which: Implementation) {
     let url = broker.url();
     let mut peer = peer(&url).await;
-    let service = start(&url, Some(character_dir()), "TARS");
+    let service = launch(which, &url, Some(character_dir()), "TARS");
 
     // After subscribing: retained `ready`, then the retained character snapshot.
     let ready = next_on(&mut peer, "system/health/tars-memory").await;
@@ -354,15 +405,15 @@ async fn the_memory_worker_speaks_the_wire_format(broker: TestBroker) {
     nothing_on(&mut peer, "system/character/current").await;
 
     // Graceful shutdown ends with the retained `shutdown`.
-    service.shutdown().await;
+    service.stop().await;
     let bye = next_on(&mut peer, "system/health/tars-memory").await;
     assert_eq!(bye["data"]["event"], "shutdown");
 }
 
-async fn a_missing_character_file_gives_the_bare_name(broker: TestBroker) {
+async fn a_missing_character_file_gives_the_bare_name(broker: TestBroker, which: Implementation) {
     let url = broker.url();
     let mut peer = peer(&url).await;
-    let service = start(&url, None, "CASE");
+    let service = launch(which, &url, None, "CASE");
     let snapshot = next_on(&mut peer, "system/character/current").await["data"].clone();
     assert_eq!(
         (
@@ -382,18 +433,39 @@ async fn a_missing_character_file_gives_the_bare_name(broker: TestBroker) {
     ] {
         assert_eq!(snapshot[table], json!({}), "{table}");
     }
-    service.shutdown().await;
+    service.stop().await;
 }
 
-broker_suite!(fresh: the_memory_worker_speaks_the_wire_format, a_missing_character_file_gives_the_bare_name);
+async fn the_port_speaks_the_wire_format(broker: TestBroker) {
+    the_memory_worker_speaks_the_wire_format(broker, Implementation::Port).await
+}
+
+async fn the_hand_written_version_speaks_the_wire_format(broker: TestBroker) {
+    the_memory_worker_speaks_the_wire_format(broker, Implementation::HandWritten).await
+}
+
+async fn the_port_without_a_character_file(broker: TestBroker) {
+    a_missing_character_file_gives_the_bare_name(broker, Implementation::Port).await
+}
+
+async fn the_hand_written_version_without_a_character_file(broker: TestBroker) {
+    a_missing_character_file_gives_the_bare_name(broker, Implementation::HandWritten).await
+}
+
+broker_suite!(
+    fresh: the_port_speaks_the_wire_format,
+    the_hand_written_version_speaks_the_wire_format,
+    the_port_without_a_character_file,
+    the_hand_written_version_without_a_character_file,
+);
 
 /// The broker restarts in the middle: the worker reconnects, republishes `ready` and the
 /// snapshot, keeps its documents and answers again.
-async fn survives_a_broker_restart(mut broker: BrokerProcess) {
+async fn survives_a_broker_restart(mut broker: BrokerProcess, which: Implementation) {
     let url = broker.url();
-    let service = start(&url, Some(character_dir()), "TARS");
-    service.wait_ready(WAIT).await.unwrap();
-    let peer1 = peer(&url).await;
+    let mut peer1 = peer(&url).await;
+    let service = launch(which, &url, Some(character_dir()), "TARS");
+    next_on(&mut peer1, "system/character/current").await;
     peer1
         .publish_json(
             "stt/final",
@@ -425,15 +497,21 @@ async fn survives_a_broker_restart(mut broker: BrokerProcess) {
         ),
         (json!("after"), json!("before the restart"))
     );
-    service.shutdown().await;
+    service.stop().await;
+}
+
+fn embedded_process() -> BrokerProcess {
+    BrokerProcess::program(env!("CARGO_BIN_EXE_tars-test-broker")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn survives_a_restart_of_the_embedded_broker() {
-    survives_a_broker_restart(
-        BrokerProcess::program(env!("CARGO_BIN_EXE_tars-test-broker")).unwrap(),
-    )
-    .await;
+async fn the_port_survives_a_restart_of_the_embedded_broker() {
+    survives_a_broker_restart(embedded_process(), Implementation::Port).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hand_written_version_survives_a_restart_of_the_embedded_broker() {
+    survives_a_broker_restart(embedded_process(), Implementation::HandWritten).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,6 +519,19 @@ async fn survives_a_restart_of_the_embedded_broker() {
     not(has_mosquitto),
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
-async fn survives_a_restart_of_mosquitto() {
-    survives_a_broker_restart(BrokerProcess::mosquitto("").unwrap()).await;
+async fn the_port_survives_a_restart_of_mosquitto() {
+    survives_a_broker_restart(BrokerProcess::mosquitto("").unwrap(), Implementation::Port).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(has_mosquitto),
+    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
+)]
+async fn the_hand_written_version_survives_a_restart_of_mosquitto() {
+    survives_a_broker_restart(
+        BrokerProcess::mosquitto("").unwrap(),
+        Implementation::HandWritten,
+    )
+    .await;
 }
