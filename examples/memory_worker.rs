@@ -174,6 +174,7 @@ pub struct MemoryWorker {
     default_top_k: u32,
 }
 
+// mqtt-plumbing: begin (counted by examples/migration/count_lines.sh)
 #[mqtt_service(
     client_id = "tars-memory",
     source = "memory-worker",
@@ -234,7 +235,7 @@ impl MemoryWorker {
     }
 }
 
-// ---- end of the MQTT surface; below is the worker's own logic, shared with the hand-written version ----
+// mqtt-plumbing: end. Below is the worker's own logic, shared with the hand-written version.
 
 impl MemoryWorker {
     /// Reads `CHARACTER_DIR`, `CHARACTER_NAME` and `MEMORY_TOP_K`.
@@ -266,6 +267,7 @@ impl MemoryWorker {
         }
     }
 
+    // mqtt-plumbing: begin
     /// Publishes the retained snapshot; its envelope id is its `message_id`.
     pub async fn publish_character(&self, publisher: &Publisher) -> Result<(), PublishError> {
         let snapshot = self.character.lock().unwrap().clone();
@@ -280,6 +282,8 @@ impl MemoryWorker {
             .await
             .map(drop)
     }
+
+    // mqtt-plumbing: end
 
     /// `character/get`: the whole snapshot (`section` null), `{message_id, section, value}`, or
     /// an error value listing the sections.
@@ -366,6 +370,7 @@ impl MemoryWorker {
         }))
     }
 
+    // mqtt-plumbing: begin
     async fn report_error(&self, publisher: &Publisher, reason: &str) -> Result<(), PublishError> {
         tracing::warn!(%reason, "invalid memory query");
         let data = memory_error(reason);
@@ -375,6 +380,8 @@ impl MemoryWorker {
             .await
             .map(drop)
     }
+
+    // mqtt-plumbing: end
 
     /// Stores a document (objects with an empty `text` are not stored).
     pub fn store(&self, data: Map<String, Value>) {
@@ -467,6 +474,7 @@ impl MemoryWorker {
     }
 }
 
+// mqtt-plumbing: begin
 /// Runs the worker until SIGTERM or Ctrl-C: with `MQTT_URL` against that broker, otherwise on
 /// an embedded broker for the demo.
 #[allow(dead_code)]
@@ -492,3 +500,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     Ok(())
 }
+// mqtt-plumbing: end

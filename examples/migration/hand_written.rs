@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, watch};
 
-// ---- MQTT plumbing ----
+// mqtt-plumbing: begin (counted by examples/migration/count_lines.sh)
 
 const CLIENT_ID: &str = "tars-memory";
 const SOURCE: &str = "memory-worker";
@@ -290,3 +290,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     serve(host, port.parse()?, worker, stop).await;
     Ok(())
 }
+// mqtt-plumbing: end
