@@ -4,6 +4,7 @@
 mod config;
 mod dispatch;
 mod envelope;
+mod extensions;
 mod llm_worker;
 mod macros;
 mod memory_worker;
