@@ -23,7 +23,7 @@ pub fn stream_levels(publisher: &Publisher, levels: &[f32]) -> usize {
 
 #[allow(dead_code)]
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let broker = tars_mqtt::testing::EmbeddedBroker::start();
     let config = tars_mqtt::MqttConfig::builder()
         .url(broker.url())

@@ -88,10 +88,10 @@ fn config<S: Service>(url: &str) -> Result<MqttConfig, tars_mqtt::ConfigError> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,rumqttd=off".into()))
-        .init();
+        .try_init();
     let broker = EmbeddedBroker::start();
     println!("embedded broker on {}", broker.url());
 

@@ -74,7 +74,7 @@ impl VoiceEvents {
 
 #[allow(dead_code)]
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let broker = tars_mqtt::testing::EmbeddedBroker::start();
     let config = tars_mqtt::MqttConfig::builder()
         .url(broker.url())

@@ -134,3 +134,16 @@ broker_suite!(
     batches_flush_by_size_by_interval_and_on_close,
     the_raw_client_reaches_what_is_not_wrapped,
 );
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/request_reply.rs"]
+mod request_reply;
+
+/// The demos' own `main`s, each on an embedded broker of its own: they run to the end.
+#[test]
+fn the_demo_programs_run_to_completion() {
+    request_reply::main().expect("request_reply demo");
+    typed_events::main().expect("typed_events demo");
+    batching::main().expect("batching demo");
+    raw_client::main().expect("raw_client demo");
+}
