@@ -265,12 +265,10 @@ async fn latency(url: &str, port: u16, n: usize) -> (Duration, Duration) {
     (raw[n / 2], tars[n / 2])
 }
 
-#[tokio::main]
-async fn main() {
-    let n: u64 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100_000);
+/// Runs every measurement with `n` messages per throughput run and `requests` sequential
+/// requests; returns the printed report.
+pub async fn run(n: u64, requests: usize) -> String {
+    let mut report = String::new();
     let (_mosquitto, _embedded, url, port, name) = match mosquitto_path() {
         Some(_) => {
             let b = BrokerProcess::mosquitto("").expect("start mosquitto");
@@ -283,8 +281,8 @@ async fn main() {
             (None, Some(b), url, port, "embedded rumqttd")
         }
     };
-    println!(
-        "broker: {name} on {url}; {n} envelopes of {} bytes per run",
+    report += &format!(
+        "broker: {name} on {url}; {n} envelopes of {} bytes per run\n",
         payload(0).len()
     );
     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
@@ -293,18 +291,29 @@ async fn main() {
             best.0 = best.0.max(raw_round(port, n, qos).await);
             best.1 = best.1.max(tars_round(&url, port, n, qos).await);
         }
-        println!(
-            "QoS {qos}: raw rumqttc {:>9.0} msg/s | tars-mqtt {:>9.0} msg/s | ratio {:.2}",
+        report += &format!(
+            "QoS {qos}: raw rumqttc {:>9.0} msg/s | tars-mqtt {:>9.0} msg/s | ratio {:.2}\n",
             best.0,
             best.1,
             best.1 / best.0
         );
     }
-    let (raw, tars) = latency(&url, port, 2000).await;
-    println!(
-        "request/reply p50 (QoS 1, 2000 sequential): raw rumqttc {:.0} µs | tars-mqtt {:.0} µs | ratio {:.2}",
+    let (raw, tars) = latency(&url, port, requests).await;
+    report += &format!(
+        "request/reply p50 (QoS 1, {requests} sequential): raw rumqttc {:.0} µs | tars-mqtt {:.0} µs | ratio {:.2}\n",
         raw.as_secs_f64() * 1e6,
         tars.as_secs_f64() * 1e6,
         tars.as_secs_f64() / raw.as_secs_f64()
     );
+    report
+}
+
+#[allow(dead_code)]
+#[tokio::main]
+async fn main() {
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    print!("{}", run(n, 2000).await);
 }
