@@ -18,6 +18,9 @@ use crate::config::MqttConfig;
 use crate::error::ConfigError;
 use crate::message::Inbound;
 
+/// The largest packet MQTT can frame: a 268 435 455-byte remaining length plus its header.
+const MQTT_MAX_PACKET: usize = 268_435_460;
+
 /// Where the connection is in its life cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -186,7 +189,11 @@ impl Drop for AckGuard {
 pub(crate) fn build(config: &MqttConfig) -> Result<(ClientHandle, EventLoop), ConfigError> {
     let mut options = MqttOptions::new(&config.client_id, &config.broker.host, config.broker.port);
     options.set_keep_alive(config.keepalive);
-    options.set_max_packet_size(config.max_packet_size, config.max_packet_size);
+    // Accept whatever the broker delivers (its own limit bounds it): rumqttc drops the whole
+    // connection on an oversized incoming packet, which would lose other messages and, with a
+    // persistent session, bring the same packet back after every reconnect. The configured
+    // limit is enforced at intake instead, and on publish before anything reaches rumqttc.
+    options.set_max_packet_size(MQTT_MAX_PACKET, config.max_packet_size);
     options.set_clean_session(!config.persistent_session);
     options.set_manual_acks(config.persistent_session);
     options.set_request_channel_capacity(config.outgoing_capacity);

@@ -42,6 +42,18 @@ pub enum PublishError {
         /// Why it was rejected.
         source: TopicNameError,
     },
+    /// The packet would exceed `MQTT_MAX_PACKET_SIZE`.
+    #[error(
+        "the message to `{topic}` would be {size} bytes, more than the maximum packet size {limit}"
+    )]
+    TooLarge {
+        /// The topic.
+        topic: String,
+        /// The packet size it would have.
+        size: usize,
+        /// The configured maximum.
+        limit: usize,
+    },
     /// The data could not be serialized, or is not a JSON object (the envelope's `data` must be one).
     #[error("cannot encode the envelope data: {0}")]
     Encode(String),

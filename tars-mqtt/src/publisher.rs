@@ -37,6 +37,7 @@ struct Waiter {
 
 struct Shared {
     client: ClientHandle,
+    max_packet_size: usize,
     source: String,
     request_timeout: Duration,
     waiters: Mutex<HashMap<String, Waiter>>,
@@ -65,6 +66,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Publisher {
     pub(crate) fn new(
         client: ClientHandle,
+        max_packet_size: usize,
         source: String,
         request_timeout: Duration,
         control: mpsc::UnboundedSender<SubscribeReply>,
@@ -72,6 +74,7 @@ impl Publisher {
         Self {
             shared: Arc::new(Shared {
                 client,
+                max_packet_size,
                 source,
                 request_timeout,
                 waiters: Mutex::new(HashMap::new()),
@@ -128,9 +131,19 @@ impl Publisher {
             topic: topic.to_owned(),
             source,
         })?;
+        let payload = payload.into();
+        // Fixed header (≤ 5), topic length prefix (2), packet id (2).
+        let size = 9 + topic.len() + payload.len();
+        if size > self.shared.max_packet_size {
+            return Err(PublishError::TooLarge {
+                topic: topic.to_owned(),
+                size,
+                limit: self.shared.max_packet_size,
+            });
+        }
         self.shared
             .client
-            .publish(topic, qos, retain, payload.into())
+            .publish(topic, qos, retain, payload)
             .await
             .map_err(|e| match e {
                 SendError::Timeout(d) => PublishError::Timeout(d),

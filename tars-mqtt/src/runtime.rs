@@ -127,6 +127,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         let (reply_tx, reply_rx) = mpsc::unbounded_channel();
         let publisher = Publisher::new(
             client.clone(),
+            config.max_packet_size,
             config.source.clone(),
             config.request_timeout,
             reply_tx,
@@ -234,7 +235,12 @@ fn intake(
     let dedup = config
         .dedupe_ttl
         .map(|ttl| Arc::new(Mutex::new(Dedup::new(ttl, config.dedupe_max_entries))));
+    let limit = config.max_packet_size;
     Arc::new(move |inbound: Arc<Inbound>| {
+        if inbound.payload.len() > limit {
+            dispatcher.too_large(&inbound, limit);
+            return Box::pin(async {});
+        }
         let duplicate = dedup.as_ref().is_some_and(|d| {
             d.lock()
                 .unwrap_or_else(|e| e.into_inner())

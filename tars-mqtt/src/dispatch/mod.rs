@@ -142,6 +142,25 @@ impl Dispatcher {
         );
     }
 
+    /// Reports a message dropped at intake for exceeding `limit` bytes (it is acknowledged, so a
+    /// persistent session does not bring it back).
+    pub(crate) fn too_large(&self, inbound: &Inbound, limit: usize) {
+        report(
+            self.hook.as_ref(),
+            ErrorReport {
+                kind: ErrorKind::TooLarge,
+                route: "(intake)".to_owned(),
+                topic: inbound.topic.clone(),
+                qos: inbound.qos,
+                message: format!(
+                    "{} bytes, more than MQTT_MAX_PACKET_SIZE = {limit}",
+                    inbound.payload.len()
+                ),
+                excerpt: inbound.excerpt(),
+            },
+        );
+    }
+
     /// Stops intake: later messages are not queued (nor acknowledged); queued ones still run.
     pub(crate) fn close(&self) {
         self.open.store(false, Ordering::Release);

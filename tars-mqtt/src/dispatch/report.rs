@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Dropped,
     /// The reply could not be published.
     Reply,
+    /// The payload was larger than the configured maximum; dropped before routing.
+    TooLarge,
 }
 
 impl fmt::Display for ErrorKind {
@@ -31,6 +33,7 @@ impl fmt::Display for ErrorKind {
             Self::Timeout => "handler timed out",
             Self::Dropped => "message dropped",
             Self::Reply => "reply failed",
+            Self::TooLarge => "payload too large",
         })
     }
 }

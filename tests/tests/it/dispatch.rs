@@ -260,7 +260,73 @@ async fn duplicates_are_dropped_when_dedup_is_on(broker: TestBroker) {
     service.shutdown().await;
 }
 
+async fn oversized_payloads_are_reported_and_the_service_goes_on(broker: TestBroker) {
+    let p = unique("big");
+    let router = Router::new().route(
+        Route::new(
+            format!("{p}/in"),
+            |Json(v): Json<serde_json::Value>| async move { Json(v) },
+        )
+        .qos(QoS::AtLeastOnce)
+        .reply(format!("{p}/out"), "echo"),
+    );
+    let cfg = config(&broker.url(), &unique("svc")).max_packet_size(4096);
+    let (service, reports) = start_reporting(cfg, router, ()).await;
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/out")).await;
+    let big = format!(
+        r#"{{"id":"big","type":"t","data":{{"blob":"{}"}}}}"#,
+        "x".repeat(100_000)
+    );
+    peer.publish(&format!("{p}/in"), big, QoS::AtLeastOnce, false)
+        .await;
+    peer.publish_json(
+        &format!("{p}/in"),
+        &json!({"id": "small", "type": "t", "data": {"n": 1}}),
+    )
+    .await;
+    let reply = peer.expect(&format!("{p}/out"), WAIT).await.json();
+    assert_eq!(
+        reply["id"], "small",
+        "the next message is handled on the same connection"
+    );
+    assert_eq!(
+        reports.lock().unwrap().clone(),
+        [(ErrorKind::TooLarge, "(intake)".to_owned())]
+    );
+    let readiness = service.readiness().borrow().clone();
+    assert!(
+        readiness.ready,
+        "the connection was not dropped: {readiness:?}"
+    );
+    // Publishing more than the limit is refused before it reaches the connection.
+    let err = service
+        .publisher()
+        .event(
+            &format!("{p}/in"),
+            "t",
+            &json!({"blob": "y".repeat(10_000)}),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, tars_mqtt::PublishError::TooLarge { limit: 4096, .. }),
+        "{err}"
+    );
+    peer.publish_json(
+        &format!("{p}/in"),
+        &json!({"id": "after", "type": "t", "data": {}}),
+    )
+    .await;
+    assert_eq!(
+        peer.expect(&format!("{p}/out"), WAIT).await.json()["id"],
+        "after"
+    );
+    service.shutdown().await;
+}
+
 broker_suite!(
+    oversized_payloads_are_reported_and_the_service_goes_on,
     failures_are_isolated_and_reported,
     order_is_kept_per_route_and_concurrency_is_opt_in,
     overflow_drops_are_reported_and_slow_routes_do_not_block_others,
