@@ -264,3 +264,72 @@ pub fn now() -> f64 {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("id".to_owned()),
+                        Just("type".to_owned()),
+                        Just("data".to_owned()),
+                        Just("ts".to_owned()),
+                        "[a-z]{1,5}"
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Envelope::<Value>::decode(&bytes);
+            let _ = EnvelopeHeader::read(&bytes);
+            let _ = peek_id(&bytes);
+        }
+
+        /// Any JSON object decodes (as an envelope or as the data itself); anything else that is
+        /// JSON is `NotObject`; the decoded data of an object is always an object.
+        #[test]
+        fn json_decodes_by_the_lenient_rules(value in json_value()) {
+            let bytes = serde_json::to_vec(&value).unwrap();
+            match (value.is_object(), Envelope::<Value>::decode(&bytes)) {
+                (true, Ok(env)) => prop_assert!(env.data.is_object(), "{}", env.data),
+                (false, Err(DecodeError::NotObject)) => {}
+                (is_object, other) => prop_assert!(false, "object: {is_object}, decoded: {other:?}"),
+            }
+        }
+
+        /// What we encode decodes back to the same envelope.
+        #[test]
+        fn encode_then_decode_round_trips(id in "[a-f0-9]{1,32}", event in "[a-z.]{1,12}", source in "\\PC{0,12}", n in any::<i64>()) {
+            let env = Envelope::new(event.clone(), source.clone(), serde_json::json!({"n": n})).with_id(id.clone());
+            let back: Envelope<Value> = Envelope::decode(&env.encode().unwrap()).unwrap();
+            prop_assert_eq!(back.correlation_id(), Some(id.as_str()));
+            prop_assert_eq!((back.event_type, back.source, back.data), (event, source, serde_json::json!({"n": n})));
+        }
+    }
+}

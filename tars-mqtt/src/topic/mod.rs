@@ -12,4 +12,6 @@ pub(crate) use plan::{covers, subscription_plan};
 pub(crate) use trie::FilterTrie;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
