@@ -8,6 +8,7 @@ mod extensions;
 mod llm_worker;
 mod macros;
 mod memory_worker;
+mod poison;
 mod presence;
 mod reconnect;
 mod replies;
