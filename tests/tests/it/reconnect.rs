@@ -106,6 +106,94 @@ async fn the_ready_hook_republishes_after_every_reconnection() {
     service.shutdown().await;
 }
 
+/// While the broker is down, publishes fill a bounded queue and then fail after
+/// `publish_timeout`; requests fail after their own timeout; nothing waits longer; publishing
+/// works again once the broker is back.
+async fn publishing_while_the_broker_is_down_is_bounded(mut broker: BrokerProcess) {
+    let p = unique("down");
+    let cfg = config(&broker.url(), &unique("svc"))
+        .outgoing_capacity(8)
+        .publish_timeout(Duration::from_millis(300))
+        .request_timeout(Duration::from_millis(500));
+    let service = start(cfg, Router::<()>::new(), ()).await;
+    let publisher = service.publisher();
+    broker.stop();
+    let mut readiness = service.readiness();
+    tokio::time::timeout(WAIT, readiness.wait_for(|r| !r.ready))
+        .await
+        .unwrap()
+        .unwrap();
+    let (mut queued, mut refused) = (0, 0);
+    for n in 0..20 {
+        // The bound under test is the publish timeout; WAIT only keeps a hang from hanging the test.
+        let outcome = tokio::time::timeout(
+            WAIT,
+            publisher.event(&format!("{p}/out"), "t", &json!({"n": n})),
+        )
+        .await;
+        match outcome.expect("a publish never waits past its timeout") {
+            Ok(_) => queued += 1,
+            Err(tars_mqtt::PublishError::Timeout(d)) => {
+                assert_eq!(d, Duration::from_millis(300));
+                refused += 1;
+            }
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+    assert!(
+        queued >= 1 && queued <= 16,
+        "the outgoing queue is bounded: {queued} queued"
+    );
+    assert_eq!(queued + refused, 20);
+    let request = publisher
+        .request::<_, serde_json::Value>(&format!("{p}/req"), "q", &json!({}))
+        .reply_on(format!("{p}/rep"));
+    let err = tokio::time::timeout(WAIT, request)
+        .await
+        .expect("a request never waits past its timeout")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            tars_mqtt::RequestError::Timeout { .. } | tars_mqtt::RequestError::Publish(_)
+        ),
+        "{err}"
+    );
+
+    broker.start().unwrap();
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/out")).await;
+    tokio::time::timeout(WAIT, readiness.wait_for(|r| r.ready))
+        .await
+        .unwrap()
+        .unwrap();
+    publisher
+        .event(&format!("{p}/out"), "t", &json!({"n": "after"}))
+        .await
+        .unwrap();
+    let after = peer
+        .expect_where(&format!("{p}/out"), WAIT, |m| {
+            m.json()["data"]["n"] == "after"
+        })
+        .await;
+    assert_eq!(after.json()["type"], "t");
+    service.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_while_the_embedded_broker_is_down_is_bounded() {
+    publishing_while_the_broker_is_down_is_bounded(restartable_embedded()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(has_mosquitto),
+    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
+)]
+async fn publishing_while_mosquitto_is_down_is_bounded() {
+    publishing_while_the_broker_is_down_is_bounded(BrokerProcess::mosquitto("").unwrap()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_three_restarts_of_the_embedded_broker() {
     survives_three_broker_restarts(restartable_embedded()).await;
