@@ -141,7 +141,7 @@ async fn publishing_while_the_broker_is_down_is_bounded(mut broker: BrokerProces
         }
     }
     assert!(
-        queued >= 1 && queued <= 16,
+        (1..=16).contains(&queued),
         "the outgoing queue is bounded: {queued} queued"
     );
     assert_eq!(queued + refused, 20);
