@@ -334,6 +334,69 @@ async fn login_with_percent_encoded_credentials(url_for: impl Fn(&str) -> String
     assert!(!error.contains("wrong"), "the password is not in the error");
 }
 
+/// A wrong password is refused with one clear reason and retried with backoff, not in a tight
+/// loop; neither the right nor the wrong password appears anywhere in the logs, at any level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(has_mosquitto),
+    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
+)]
+async fn credentials_never_reach_the_logs_and_refusals_back_off() {
+    let dir = std::env::temp_dir().join(unique("secrets"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwd = dir.join("passwd");
+    let secret = "Sup3r-S3cret-pw";
+    let made = std::process::Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&passwd)
+        .args(["svc", secret])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let broker = BrokerProcess::mosquitto(&format!("password_file {}", passwd.display())).unwrap();
+    let run = |password: &str, for_ms: u64| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
+            .env(
+                "MQTT_URL",
+                format!("mqtt://svc:{password}@127.0.0.1:{}", broker.port()),
+            )
+            .env("MQTT_CLIENT_ID", unique("secret"))
+            .env("MQTT_RECONNECT_MIN_DELAY", "0.5")
+            .env("MQTT_RECONNECT_MAX_DELAY", "2")
+            .env("RUST_LOG", "trace")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(for_ms));
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let good = run(secret, 1500);
+    assert!(good.contains("connected"), "{good}");
+    assert!(
+        !good.contains(secret),
+        "the password appears in the trace output"
+    );
+    let wrong = "Wr0ng-Pa55word";
+    let bad = run(wrong, 3000);
+    assert!(
+        !bad.contains(wrong) && !bad.contains(secret),
+        "a password appears in the trace output"
+    );
+    let refusals = bad.matches("connection refused by the broker").count();
+    eprintln!("wrong password: {refusals} attempts in 3 s; trace output {} bytes, no password in it", bad.len());
+    assert!(refusals >= 1, "the refusal is reported: {bad}");
+    // 0.5 s doubling to 2 s (with jitter from half of each step): at most ~6 attempts in 3 s.
+    assert!(refusals <= 8, "{refusals} attempts in 3 s: no backoff");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_broker_accepts_percent_encoded_credentials() {
     let broker = EmbeddedBroker::start_with_users(&[("svc@tars", "p@ss:w/rd%")]);
