@@ -390,7 +390,10 @@ async fn credentials_never_reach_the_logs_and_refusals_back_off() {
         "a password appears in the trace output"
     );
     let refusals = bad.matches("connection refused by the broker").count();
-    eprintln!("wrong password: {refusals} attempts in 3 s; trace output {} bytes, no password in it", bad.len());
+    eprintln!(
+        "wrong password: {refusals} attempts in 3 s; trace output {} bytes, no password in it",
+        bad.len()
+    );
     assert!(refusals >= 1, "the refusal is reported: {bad}");
     // 0.5 s doubling to 2 s (with jitter from half of each step): at most ~6 attempts in 3 s.
     assert!(refusals <= 8, "{refusals} attempts in 3 s: no backoff");
@@ -433,7 +436,64 @@ async fn mosquitto_accepts_percent_encoded_credentials() {
     .await;
 }
 
+/// A service killed with SIGKILL in the middle of a handler, with a persistent session and
+/// acknowledge-after-handler: the broker redelivers the unacknowledged message when the service
+/// comes back, and it is processed.
+async fn a_message_interrupted_by_a_crash_is_redelivered(broker: TestBroker) {
+    let p = unique("crash");
+    let id = unique("svc");
+    let spawn = |delay_ms: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
+            .env("MQTT_URL", broker.url())
+            .env("MQTT_CLIENT_ID", &id)
+            .env("MQTT_ENABLE_HEALTH", "true")
+            .env("MQTT_PERSISTENT_SESSION", "true")
+            .env("TEST_PREFIX", &p)
+            .env("TEST_HANDLER_DELAY_MS", delay_ms)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the service process")
+    };
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    for topic in [
+        format!("{p}/started"),
+        format!("{p}/echoed"),
+        format!("system/health/{id}"),
+    ] {
+        peer.subscribe(&topic).await;
+    }
+    let mut first = spawn("60000");
+    peer.expect_where(&format!("system/health/{id}"), WAIT, |m| {
+        m.json()["data"]["event"] == "ready"
+    })
+    .await;
+    peer.publish_json(
+        &format!("{p}/echo"),
+        &json!({"id": "interrupted", "type": "t", "data": {"n": 1}}),
+    )
+    .await;
+    let started = peer.expect(&format!("{p}/started"), WAIT).await;
+    assert_eq!(started.json()["data"]["n"], 1, "the handler is running");
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+    peer.expect_where(&format!("system/health/{id}"), WAIT, |m| {
+        m.json()["data"]["event"] == "offline"
+    })
+    .await;
+
+    let mut second = spawn("10");
+    let reply = peer.expect(&format!("{p}/echoed"), WAIT).await.json();
+    assert_eq!(
+        (reply["id"].clone(), reply["data"]["n"].clone()),
+        (json!("interrupted"), json!(1))
+    );
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
 broker_suite!(
     qos1_requests_wait_for_a_persistent_session,
-    shutdown_under_load_loses_nothing
+    shutdown_under_load_loses_nothing,
+    a_message_interrupted_by_a_crash_is_redelivered,
 );
