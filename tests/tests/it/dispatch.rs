@@ -226,6 +226,104 @@ async fn overflow_drops_are_reported_and_slow_routes_do_not_block_others(broker:
     service.shutdown().await;
 }
 
+/// With one handler run blocked and a queue of 2, five more messages arrive: `DropOldest` keeps
+/// the newest two, `Block` keeps all of them (the connection waits), and only drops are reported.
+async fn overflow_policies_keep_what_they_promise(broker: TestBroker) {
+    for (policy, expected, dropped) in [
+        (Overflow::DropOldest, vec![0, 4, 5], 3),
+        (Overflow::Block, vec![0, 1, 2, 3, 4, 5], 0),
+    ] {
+        let p = unique("policy");
+        let gate = Arc::new(Semaphore::new(0));
+        let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+        #[derive(Clone)]
+        struct St {
+            gate: Arc<Semaphore>,
+            tx: mpsc::UnboundedSender<u64>,
+        }
+        let router = Router::new().route(
+            Route::new(
+                format!("{p}/in"),
+                |s: State<St>, Json(v): Json<serde_json::Value>| async move {
+                    let n = v["n"].as_u64().unwrap();
+                    let _ = s.tx.send(1000 + n);
+                    s.gate.acquire().await.unwrap().forget();
+                    let _ = s.tx.send(n);
+                },
+            )
+            .name("in")
+            .qos(QoS::AtLeastOnce)
+            .queue_capacity(2)
+            .overflow(policy),
+        );
+        let (service, reports) = start_reporting(
+            config(&broker.url(), &unique("svc")),
+            router,
+            St {
+                gate: gate.clone(),
+                tx,
+            },
+        )
+        .await;
+        let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+        peer.publish_json(&format!("{p}/in"), &json!({"n": 0}))
+            .await;
+        assert_eq!(
+            tokio::time::timeout(WAIT, rx.recv()).await.unwrap(),
+            Some(1000),
+            "the first run is blocked"
+        );
+        for n in 1..=5 {
+            peer.publish_json(&format!("{p}/in"), &json!({"n": n}))
+                .await;
+        }
+        let route = service.route("in").unwrap().stats();
+        wait_until("all arrivals", || {
+            route.received.load(Ordering::Relaxed) >= 3
+        })
+        .await;
+        if dropped > 0 {
+            wait_until("the drops", || {
+                route.dropped.load(Ordering::Relaxed) == dropped
+            })
+            .await;
+        }
+        gate.add_permits(100);
+        let mut done = Vec::new();
+        while done.len() < expected.len() {
+            match tokio::time::timeout(WAIT, rx.recv())
+                .await
+                .unwrap()
+                .unwrap()
+            {
+                n if n < 1000 => done.push(n),
+                _ => {}
+            }
+        }
+        assert_eq!(done, expected, "{policy:?}");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), async {
+                loop {
+                    if let Some(n) = rx.recv().await
+                        && n < 1000
+                    {
+                        return n;
+                    }
+                }
+            })
+            .await
+            .is_err()
+        );
+        assert_eq!(route.dropped.load(Ordering::Relaxed), dropped, "{policy:?}");
+        assert_eq!(
+            reports.lock().unwrap().len(),
+            dropped as usize,
+            "{policy:?}: only drops are reported"
+        );
+        service.shutdown().await;
+    }
+}
+
 async fn duplicates_are_dropped_when_dedup_is_on(broker: TestBroker) {
     let p = unique("dedup");
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
@@ -331,4 +429,5 @@ broker_suite!(
     order_is_kept_per_route_and_concurrency_is_opt_in,
     overflow_drops_are_reported_and_slow_routes_do_not_block_others,
     duplicates_are_dropped_when_dedup_is_on,
+    overflow_policies_keep_what_they_promise,
 );
