@@ -115,6 +115,17 @@ pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A router whose one QoS 1 route replies on `output` with the data it got on `input`.
+pub fn echo(input: String, output: String) -> Router<()> {
+    Router::new().route(
+        tars_mqtt::Route::new(input, |tars_mqtt::Json(v): tars_mqtt::Json<serde_json::Value>| async move {
+            tars_mqtt::Json(v)
+        })
+        .qos(tars_mqtt::QoS::AtLeastOnce)
+        .reply(output, "echo"),
+    )
+}
+
 /// Logs to the test output when `RUST_LOG` is set.
 pub fn init_tracing() {
     if std::env::var_os("RUST_LOG").is_some() {

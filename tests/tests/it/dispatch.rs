@@ -13,6 +13,12 @@ use tokio::sync::{Semaphore, mpsc};
 
 type Reports = Arc<Mutex<Vec<(ErrorKind, String)>>>;
 
+/// Handler state for overflow tests: runs wait at the gate and report on `tx`.
+struct Gate<T> {
+    gate: Arc<Semaphore>,
+    tx: mpsc::UnboundedSender<T>,
+}
+
 async fn start_reporting<S: Send + Sync + 'static>(
     cfg: tars_mqtt::ConfigBuilder,
     router: Router<S>,
@@ -142,16 +148,11 @@ async fn overflow_drops_are_reported_and_slow_routes_do_not_block_others(broker:
     let p = unique("overflow");
     let gate = Arc::new(Semaphore::new(0));
     let (tx, mut rx) = mpsc::unbounded_channel::<&'static str>();
-    #[derive(Clone)]
-    struct St {
-        gate: Arc<Semaphore>,
-        tx: mpsc::UnboundedSender<&'static str>,
-    }
     let router = Router::new()
         .route(
             Route::new(
                 format!("{p}/slow"),
-                |s: State<St>, _: Json<serde_json::Value>| async move {
+                |s: State<Gate<_>>, _: Json<serde_json::Value>| async move {
                     let _ = s.tx.send("slow started");
                     s.gate.acquire().await.unwrap().forget();
                     let _ = s.tx.send("slow");
@@ -165,7 +166,7 @@ async fn overflow_drops_are_reported_and_slow_routes_do_not_block_others(broker:
         .route(
             Route::new(
                 format!("{p}/fast"),
-                |s: State<St>, _: Json<serde_json::Value>| async move {
+                |s: State<Gate<_>>, _: Json<serde_json::Value>| async move {
                     let _ = s.tx.send("fast");
                 },
             )
@@ -174,7 +175,7 @@ async fn overflow_drops_are_reported_and_slow_routes_do_not_block_others(broker:
     let (service, reports) = start_reporting(
         config(&broker.url(), &unique("svc")),
         router,
-        St {
+        Gate {
             gate: gate.clone(),
             tx,
         },
@@ -236,15 +237,10 @@ async fn overflow_policies_keep_what_they_promise(broker: TestBroker) {
         let p = unique("policy");
         let gate = Arc::new(Semaphore::new(0));
         let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
-        #[derive(Clone)]
-        struct St {
-            gate: Arc<Semaphore>,
-            tx: mpsc::UnboundedSender<u64>,
-        }
         let router = Router::new().route(
             Route::new(
                 format!("{p}/in"),
-                |s: State<St>, Json(v): Json<serde_json::Value>| async move {
+                |s: State<Gate<_>>, Json(v): Json<serde_json::Value>| async move {
                     let n = v["n"].as_u64().unwrap();
                     let _ = s.tx.send(1000 + n);
                     s.gate.acquire().await.unwrap().forget();
@@ -259,7 +255,7 @@ async fn overflow_policies_keep_what_they_promise(broker: TestBroker) {
         let (service, reports) = start_reporting(
             config(&broker.url(), &unique("svc")),
             router,
-            St {
+            Gate {
                 gate: gate.clone(),
                 tx,
             },
@@ -360,14 +356,7 @@ async fn duplicates_are_dropped_when_dedup_is_on(broker: TestBroker) {
 
 async fn oversized_payloads_are_reported_and_the_service_goes_on(broker: TestBroker) {
     let p = unique("big");
-    let router = Router::new().route(
-        Route::new(
-            format!("{p}/in"),
-            |Json(v): Json<serde_json::Value>| async move { Json(v) },
-        )
-        .qos(QoS::AtLeastOnce)
-        .reply(format!("{p}/out"), "echo"),
-    );
+    let router = tars_mqtt_it::echo(format!("{p}/in"), format!("{p}/out"));
     let cfg = config(&broker.url(), &unique("svc")).max_packet_size(4096);
     let (service, reports) = start_reporting(cfg, router, ()).await;
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;

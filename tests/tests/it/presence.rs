@@ -21,14 +21,7 @@ async fn ready_comes_after_the_subscriptions(broker: TestBroker) {
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
     peer.subscribe(&format!("system/health/{id}")).await;
     peer.subscribe(&format!("{p}/out")).await;
-    let router = Router::new().route(
-        Route::new(
-            format!("{p}/in"),
-            |Json(v): Json<serde_json::Value>| async move { Json(v) },
-        )
-        .qos(QoS::AtLeastOnce)
-        .reply(format!("{p}/out"), "echo"),
-    );
+    let router = tars_mqtt_it::echo(format!("{p}/in"), format!("{p}/out"));
     let service = Runtime::new(config(&broker.url(), &id).build().unwrap(), router, ())
         .start()
         .unwrap();

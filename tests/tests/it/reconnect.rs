@@ -15,14 +15,7 @@ fn restartable_embedded() -> BrokerProcess {
 }
 
 fn echo(p: &str) -> Router<()> {
-    Router::new().route(
-        Route::new(
-            format!("{p}/echo"),
-            |Json(v): Json<serde_json::Value>| async move { Json(v) },
-        )
-        .qos(QoS::AtLeastOnce)
-        .reply(format!("{p}/echoed"), "echo"),
-    )
+    tars_mqtt_it::echo(format!("{p}/echo"), format!("{p}/echoed"))
 }
 
 async fn survives_three_broker_restarts(mut broker: BrokerProcess) {
