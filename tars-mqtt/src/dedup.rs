@@ -86,6 +86,9 @@ fn key(payload: &[u8]) -> Option<Key> {
     struct Seq {
         seq: Option<serde_json::Value>,
     }
+    if !crate::envelope::looks_like_object(payload) {
+        return None;
+    }
     let head: Head<'_> = serde_json::from_slice(payload).ok()?;
     let data = head.data?;
     let discriminator = match serde_json::from_str::<Seq>(data.get())

@@ -93,13 +93,12 @@ enum Shape<'a> {
 
 fn shape(payload: &[u8]) -> Result<Shape<'_>, DecodeError> {
     let text = std::str::from_utf8(payload).map_err(|_| DecodeError::NotUtf8)?;
-    if let Ok(wire) = serde_json::from_str::<Wire<'_>>(text)
-        && wire.data.get().starts_with('{')
-    {
-        return Ok(Shape::Envelope(wire));
-    }
     match serde_json::from_str::<&RawValue>(text) {
-        Ok(raw) if raw.get().starts_with('{') => Ok(Shape::Object(text)),
+        // Only an object can be an envelope: serde would also read a struct from an array.
+        Ok(raw) if raw.get().starts_with('{') => match serde_json::from_str::<Wire<'_>>(text) {
+            Ok(wire) if wire.data.get().starts_with('{') => Ok(Shape::Envelope(wire)),
+            _ => Ok(Shape::Object(text)),
+        },
         Ok(_) => Err(DecodeError::NotObject),
         Err(_) => Ok(Shape::Text(text)),
     }
@@ -131,7 +130,16 @@ pub(crate) fn peek_id(payload: &[u8]) -> Option<String> {
     struct IdOnly {
         id: Option<String>,
     }
+    if !looks_like_object(payload) {
+        return None;
+    }
     serde_json::from_slice::<IdOnly>(payload).ok()?.id
+}
+
+/// Whether the payload starts (after white space) like a JSON object. Structs are read with
+/// serde, which would also accept an array of their fields; envelopes are objects only.
+pub(crate) fn looks_like_object(payload: &[u8]) -> bool {
+    payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 impl<T: DeserializeOwned> Envelope<T> {
