@@ -170,6 +170,33 @@ macro_rules! broker_suite {
     };
 }
 
+/// Declares each scenario `async fn name(broker: BrokerProcess)` once per broker that a test
+/// can stop and restart: `restarted_embedded::name` (this crate's rumqttd binary) and
+/// `restarted_mosquitto::name` (ignored, visibly, where Mosquitto is not installed).
+#[macro_export]
+macro_rules! restart_suite {
+    ($($name:ident),* $(,)?) => {
+        mod restarted_embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let broker = tars_mqtt::testing::BrokerProcess::program(env!("CARGO_BIN_EXE_tars-test-broker"));
+                    super::$name(broker.expect("start the broker binary")).await
+                }
+            )*
+        }
+        mod restarted_mosquitto {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(has_mosquitto), ignore = "mosquitto is not installed: apt-get install -y mosquitto")]
+                async fn $name() {
+                    super::$name(tars_mqtt::testing::BrokerProcess::mosquitto("").expect("start mosquitto")).await
+                }
+            )*
+        }
+    };
+}
+
 /// What handlers record in tests: `(route tag, topic)`.
 pub type Calls = tokio::sync::mpsc::UnboundedSender<(&'static str, String)>;
 

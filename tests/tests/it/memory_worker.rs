@@ -500,38 +500,15 @@ async fn survives_a_broker_restart(mut broker: BrokerProcess, which: Implementat
     service.stop().await;
 }
 
-fn embedded_process() -> BrokerProcess {
-    BrokerProcess::program(env!("CARGO_BIN_EXE_tars-test-broker")).unwrap()
+async fn the_port_survives_a_broker_restart(broker: BrokerProcess) {
+    survives_a_broker_restart(broker, Implementation::Port).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_port_survives_a_restart_of_the_embedded_broker() {
-    survives_a_broker_restart(embedded_process(), Implementation::Port).await;
+async fn the_hand_written_version_survives_a_broker_restart(broker: BrokerProcess) {
+    survives_a_broker_restart(broker, Implementation::HandWritten).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_hand_written_version_survives_a_restart_of_the_embedded_broker() {
-    survives_a_broker_restart(embedded_process(), Implementation::HandWritten).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(has_mosquitto),
-    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
-)]
-async fn the_port_survives_a_restart_of_mosquitto() {
-    survives_a_broker_restart(BrokerProcess::mosquitto("").unwrap(), Implementation::Port).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(has_mosquitto),
-    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
-)]
-async fn the_hand_written_version_survives_a_restart_of_mosquitto() {
-    survives_a_broker_restart(
-        BrokerProcess::mosquitto("").unwrap(),
-        Implementation::HandWritten,
-    )
-    .await;
-}
+tars_mqtt_it::restart_suite!(
+    the_port_survives_a_broker_restart,
+    the_hand_written_version_survives_a_broker_restart
+);

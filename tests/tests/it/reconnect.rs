@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker, TestClient};
 use tars_mqtt::{ConnectionState, Json, QoS, Route, Router};
-use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, start, unique};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, restart_suite, start, unique};
 
 /// A broker process that tests can stop and restart: this crate's rumqttd binary.
 fn restartable_embedded() -> BrokerProcess {
@@ -174,33 +174,10 @@ async fn publishing_while_the_broker_is_down_is_bounded(mut broker: BrokerProces
     service.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn publishing_while_the_embedded_broker_is_down_is_bounded() {
-    publishing_while_the_broker_is_down_is_bounded(restartable_embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(has_mosquitto),
-    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
-)]
-async fn publishing_while_mosquitto_is_down_is_bounded() {
-    publishing_while_the_broker_is_down_is_bounded(BrokerProcess::mosquitto("").unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn survives_three_restarts_of_the_embedded_broker() {
-    survives_three_broker_restarts(restartable_embedded()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(has_mosquitto),
-    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
-)]
-async fn survives_three_restarts_of_mosquitto() {
-    survives_three_broker_restarts(BrokerProcess::mosquitto("").unwrap()).await;
-}
+restart_suite!(
+    publishing_while_the_broker_is_down_is_bounded,
+    survives_three_broker_restarts
+);
 
 async fn qos1_requests_wait_for_a_persistent_session(broker: TestBroker) {
     let p = unique("persist");
