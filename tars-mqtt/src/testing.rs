@@ -193,7 +193,9 @@ impl BrokerProcess {
 
     /// Starts Mosquitto with a configuration written for the test: a loopback listener, anonymous
     /// access, TCP_NODELAY, raised queue limits, and `extra` lines appended (which may mention
-    /// files in [`BrokerProcess::dir`] via the `{dir}` placeholder).
+    /// files in [`BrokerProcess::dir`] via the `{dir}` placeholder). It keeps the user it was
+    /// started as (`user root`: Mosquitto started as root otherwise switches to the `mosquitto`
+    /// user, which cannot write the scratch directory, and persistence silently fails).
     pub fn mosquitto(extra: &str) -> io::Result<Self> {
         let binary = mosquitto_path().ok_or_else(|| {
             io::Error::new(
@@ -210,6 +212,7 @@ impl BrokerProcess {
             &config,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous {}\nset_tcp_nodelay true\n\
+                 user root\n\
                  max_queued_messages 1000000\nmax_inflight_messages 1000\n\
                  persistence_location {}/\n{extra}\n",
                 !has_auth,
@@ -292,6 +295,19 @@ impl BrokerProcess {
     /// Stops and starts again on the same port.
     pub fn restart(&mut self) -> io::Result<()> {
         self.stop();
+        self.start()
+    }
+
+    /// Stops the broker with SIGTERM (a broker with persistence saves its state first; its
+    /// clients still lose their connections) and starts it again on the same port.
+    pub fn restart_gracefully(&mut self) -> io::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
         self.start()
     }
 }
