@@ -1,7 +1,8 @@
 //! Broker restarts under load: a service with a persistent session handles 5 000 uniquely
 //! numbered QoS 1 messages from a publisher with a persistent session while Mosquitto (with
-//! persistence) is stopped and restarted three times. Reported: sent, processed, lost,
-//! processed twice, longest gap between two processed messages.
+//! persistence, saving on every change) is stopped — with SIGTERM, or killed with SIGKILL — and
+//! restarted three times. Reported: sent, processed, lost, processed twice, longest gap between
+//! two processed messages.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -58,8 +59,9 @@ async fn publish(port: u16, topic: String) {
     poll.abort();
 }
 
-async fn restarts_under_load(dedup: bool) -> Report {
-    let mut broker = BrokerProcess::mosquitto("persistence true").unwrap();
+async fn restarts_under_load(sigkill: bool, dedup: bool) -> Report {
+    let persistence = "persistence true\nautosave_interval 1\nautosave_on_changes true";
+    let mut broker = BrokerProcess::mosquitto(persistence).unwrap();
     let p = unique("chaos");
     let seen: Arc<Mutex<Vec<(u64, Instant)>>> = Arc::default();
     let record = seen.clone();
@@ -94,7 +96,11 @@ async fn restarts_under_load(dedup: bool) -> Report {
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         handled_at_restarts.push(seen.lock().unwrap().len());
-        broker.restart_gracefully().unwrap();
+        if sigkill {
+            broker.restart().unwrap();
+        } else {
+            broker.restart_gracefully().unwrap();
+        }
     }
     assert!(
         handled_at_restarts[0] > 0 && handled_at_restarts[0] < N as usize,
@@ -135,10 +141,15 @@ async fn restarts_under_load(dedup: bool) -> Report {
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn mosquitto_restarts_under_load_lose_no_qos1_message() {
-    for dedup in [false, true] {
-        let r = restarts_under_load(dedup).await;
+    for (sigkill, dedup) in [(false, false), (false, true), (true, false), (true, true)] {
+        let r = restarts_under_load(sigkill, dedup).await;
         eprintln!(
-            "mosquitto restarted 3 times under load, dedup {}: sent {N}, processed {}, lost {}, processed twice {}, longest gap {:?}",
+            "mosquitto {} and restarted 3 times under load, dedup {}: sent {N}, processed {}, lost {}, processed twice {}, longest gap {:?}",
+            if sigkill {
+                "killed (SIGKILL)"
+            } else {
+                "stopped (SIGTERM)"
+            },
             if dedup { "on" } else { "off" },
             r.processed,
             r.lost,
