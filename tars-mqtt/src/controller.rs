@@ -44,6 +44,24 @@ struct Session {
     waiting: Vec<(String, oneshot::Sender<Result<(), String>>)>,
 }
 
+impl Session {
+    /// Answers the queued reply-topic waiters whose filter is now confirmed (`Ok`) or was
+    /// refused (`Err`); the others keep waiting.
+    fn answer_waiting(&mut self, refused: &[String]) {
+        let (answered, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(f, _)| self.confirmed.contains(f) || refused.contains(f));
+        self.waiting = waiting;
+        for (filter, done) in answered {
+            let _ = done.send(if refused.contains(&filter) {
+                Err(filter)
+            } else {
+                Ok(())
+            });
+        }
+    }
+}
+
 impl Controller {
     pub(crate) async fn run(mut self) {
         let mut session = Session {
@@ -86,13 +104,7 @@ impl Controller {
                 if !session_present {
                     session.confirmed.clear();
                 }
-                let (served, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut session.waiting)
-                    .into_iter()
-                    .partition(|(f, _)| session.confirmed.contains(f));
-                session.waiting = waiting;
-                for (_, done) in served {
-                    let _ = done.send(Ok(()));
-                }
+                session.answer_waiting(&[]);
                 let missing: Vec<(String, QoS)> = self
                     .wanted
                     .iter()
@@ -129,19 +141,9 @@ impl Controller {
                         }
                     }
                 }
-                // Waiters of this batch, and any that queued up for the same filters meanwhile.
-                let (answered, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut session.waiting)
-                    .into_iter()
-                    .partition(|(f, _)| session.confirmed.contains(f) || refused.contains(f));
-                session.waiting = waiting;
-                for (filter, done) in batch.waiters.into_iter().chain(answered) {
-                    let result = if refused.contains(&filter) {
-                        Err(filter)
-                    } else {
-                        Ok(())
-                    };
-                    let _ = done.send(result);
-                }
+                // The batch's waiters, and any that queued up for the same filters meanwhile.
+                session.waiting.extend(batch.waiters);
+                session.answer_waiting(&refused);
                 if batch.initial {
                     self.ready(refused).await;
                 }

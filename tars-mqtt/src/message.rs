@@ -108,15 +108,7 @@ impl Message {
 
     /// Every `{name}` parameter with its value.
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.route
-            .filter
-            .levels()
-            .iter()
-            .zip(self.inbound.topic.split('/'))
-            .filter_map(|(level, value)| match level {
-                crate::topic::Level::Param(name) => Some((name.as_str(), value)),
-                _ => None,
-            })
+        self.route.filter.param_values(&self.inbound.topic)
     }
 
     /// The publisher of the service.

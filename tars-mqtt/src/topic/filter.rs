@@ -270,19 +270,20 @@ impl TopicFilter {
     /// The `{name}` captures of a topic this filter matches, as `(name, value)` pairs.
     /// Returns `None` when the topic does not match.
     pub fn captures<'t>(&self, topic: &'t str) -> Option<Vec<(&str, &'t str)>> {
-        if !self.matches(topic) {
-            return None;
-        }
-        Some(
-            self.levels
-                .iter()
-                .zip(topic.split('/'))
-                .filter_map(|(level, value)| match level {
-                    Level::Param(name) => Some((name.as_str(), value)),
-                    _ => None,
-                })
-                .collect(),
-        )
+        self.matches(topic)
+            .then(|| self.param_values(topic).collect())
+    }
+
+    /// The `{name}` parameters with the levels of `topic` at their positions, without checking
+    /// that the topic matches (for topics already routed to this filter).
+    pub fn param_values<'t>(&self, topic: &'t str) -> impl Iterator<Item = (&str, &'t str)> {
+        self.levels
+            .iter()
+            .zip(topic.split('/'))
+            .filter_map(|(level, value)| match level {
+                Level::Param(name) => Some((name.as_str(), value)),
+                _ => None,
+            })
     }
 }
 
