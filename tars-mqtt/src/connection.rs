@@ -49,6 +49,10 @@ pub enum ConnectionState {
 pub(crate) enum ConnEvent {
     Connected {
         session_present: bool,
+        /// Publishes accepted before the connection dropped that the broker never acknowledged
+        /// and that rumqttc discards because the broker kept no session: the controller sends
+        /// them again once the subscriptions are back.
+        unsent: Vec<rumqttc::Publish>,
     },
     Disconnected,
     SubscribeSent {
@@ -261,6 +265,7 @@ impl Driver {
         let epoch = Arc::new(AtomicU64::new(0));
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let acker = tokio::spawn(acker(self.client.raw(), ack_rx, epoch.clone()));
+        let mut unsent = Vec::new();
         self.set_state(ConnectionState::Connecting);
         loop {
             let event = tokio::select! {
@@ -275,8 +280,16 @@ impl Driver {
                     tracing::info!(broker = %self.config.broker.host, port = self.config.broker.port,
                         session_present = ack.session_present, "connected");
                     self.set_state(ConnectionState::Connected);
+                    // With a session, rumqttc sends its pending publishes again itself;
+                    // without one it has just discarded them.
+                    let unsent = std::mem::take(&mut unsent);
                     let _ = self.events.send(ConnEvent::Connected {
                         session_present: ack.session_present,
+                        unsent: if ack.session_present {
+                            Vec::new()
+                        } else {
+                            unsent
+                        },
                     });
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
@@ -321,6 +334,7 @@ impl Driver {
                     if *self.stop.borrow() {
                         break;
                     }
+                    unsent = self.unsent(&eventloop);
                     let delay = backoff.next_delay();
                     let error = describe(&error);
                     tracing::warn!(attempt = backoff.attempt(), ?delay, %error, "connection lost or refused; retrying");
@@ -346,6 +360,24 @@ impl Driver {
         }
         acker.abort();
         self.set_state(ConnectionState::Stopped);
+    }
+
+    /// The publishes rumqttc holds for the next connection: unacknowledged in-flight ones and
+    /// those still queued when the connection dropped. Presence messages are left out: the next
+    /// connection announces itself afresh.
+    fn unsent(&self, eventloop: &EventLoop) -> Vec<rumqttc::Publish> {
+        let own = [
+            crate::presence::health_topic(&self.config.client_id),
+            crate::presence::heartbeat_topic(&self.config.client_id),
+        ];
+        eventloop
+            .pending
+            .iter()
+            .filter_map(|request| match request {
+                rumqttc::Request::Publish(p) if !own.contains(&p.topic) => Some(p.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     fn set_state(&self, state: ConnectionState) {

@@ -42,6 +42,8 @@ struct Session {
     batches: VecDeque<Batch>,
     /// Reply-topic waiters to serve with the next subscription.
     waiting: Vec<(String, oneshot::Sender<Result<(), String>>)>,
+    /// Publishes of an earlier connection to send again once the service is ready.
+    unsent: Vec<rumqttc::Publish>,
 }
 
 impl Session {
@@ -69,6 +71,7 @@ impl Controller {
             confirmed: HashSet::new(),
             batches: VecDeque::new(),
             waiting: Vec::new(),
+            unsent: Vec::new(),
         };
         let mut heartbeat = tokio::time::interval(self.config.heartbeat_interval);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -94,8 +97,12 @@ impl Controller {
         heartbeat: &mut tokio::time::Interval,
     ) {
         match event {
-            ConnEvent::Connected { session_present } => {
+            ConnEvent::Connected {
+                session_present,
+                unsent,
+            } => {
                 session.connected = true;
+                session.unsent.extend(unsent);
                 heartbeat.reset_immediately();
                 // SUBSCRIBEs of the previous connection are dead: serve their waiters anew.
                 for batch in session.batches.drain(..) {
@@ -112,7 +119,7 @@ impl Controller {
                     .cloned()
                     .collect();
                 if missing.is_empty() {
-                    self.ready(Vec::new()).await;
+                    self.ready(session, Vec::new()).await;
                 } else {
                     let waiters = std::mem::take(&mut session.waiting);
                     self.send(session, missing, true, waiters).await;
@@ -145,7 +152,7 @@ impl Controller {
                 session.waiting.extend(batch.waiters);
                 session.answer_waiting(&refused);
                 if batch.initial {
-                    self.ready(refused).await;
+                    self.ready(session, refused).await;
                 }
             }
         }
@@ -204,7 +211,7 @@ impl Controller {
         }
     }
 
-    async fn ready(&self, refused: Vec<String>) {
+    async fn ready(&self, session: &mut Session, refused: Vec<String>) {
         self.readiness.send_modify(|r| {
             r.ready = true;
             r.failed_subscriptions = refused.clone();
@@ -224,8 +231,35 @@ impl Controller {
                 tracing::warn!(?e, "could not publish the ready status");
             }
         }
+        if !session.unsent.is_empty() {
+            tokio::spawn(send_again(
+                self.client.clone(),
+                std::mem::take(&mut session.unsent),
+            ));
+        }
         if let Some(hook) = &self.on_ready {
             tokio::spawn(hook());
+        }
+    }
+}
+
+/// Sends the publishes the broker lost with the previous connection again, in their order,
+/// now that the service's own subscriptions are back (a request it sent before the outage
+/// finds its reply subscription in place). Waits for room in the outgoing queue; if the
+/// connection drops meanwhile, what was queued is carried over once more.
+async fn send_again(client: ClientHandle, unsent: Vec<rumqttc::Publish>) {
+    tracing::info!(
+        count = unsent.len(),
+        "sending again what the broker did not acknowledge before the connection dropped"
+    );
+    let raw = client.raw();
+    for p in unsent {
+        if raw
+            .publish_bytes(p.topic, p.qos, p.retain, p.payload)
+            .await
+            .is_err()
+        {
+            return;
         }
     }
 }

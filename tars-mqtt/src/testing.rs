@@ -301,14 +301,27 @@ impl BrokerProcess {
     /// Stops the broker with SIGTERM (a broker with persistence saves its state first; its
     /// clients still lose their connections) and starts it again on the same port.
     pub fn restart_gracefully(&mut self) -> io::Result<()> {
+        self.signal("TERM");
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
             let _ = child.wait();
         }
         self.start()
+    }
+
+    /// Freezes the broker (SIGSTOP), as a broker that hangs: its connections stay open and
+    /// take what clients send, but nothing is answered or acknowledged. End it with
+    /// [`BrokerProcess::restart`] or [`BrokerProcess::stop`].
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    fn signal(&self, name: &str) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(child.id().to_string())
+                .status();
+        }
     }
 }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::json;
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker, TestClient};
 use tars_mqtt::{ConnectionState, Json, QoS, Route, Router};
-use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, restart_suite, start, unique};
+use tars_mqtt_it::{
+    TestBroker, WAIT, broker_suite, config, restart_suite, start, unique, wait_until,
+};
 
 /// A broker process that tests can stop and restart: this crate's rumqttd binary.
 fn restartable_embedded() -> BrokerProcess {
@@ -174,7 +176,45 @@ async fn publishing_while_the_broker_is_down_is_bounded(mut broker: BrokerProces
     service.shutdown().await;
 }
 
+/// Publishes the broker took but never acknowledged (it hung, then died) are sent again once
+/// the service is back, though the restarted broker kept no session for it, and only after
+/// the service's own subscriptions are in place: the service, listening to what it publishes,
+/// gets each of them once and in order.
+async fn unacknowledged_publishes_are_sent_again_after_a_restart(mut broker: BrokerProcess) {
+    let p = unique("unacked");
+    let received: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let record = received.clone();
+    let router = Router::new().route(
+        Route::new(
+            format!("{p}/out"),
+            move |Json(v): Json<serde_json::Value>| {
+                let record = record.clone();
+                async move { record.lock().unwrap().push(v["n"].as_u64().unwrap()) }
+            },
+        )
+        .qos(QoS::AtLeastOnce),
+    );
+    let service = start(config(&broker.url(), &unique("svc")), router, ()).await;
+    let publisher = service.publisher();
+    broker.freeze();
+    for n in 0..5 {
+        publisher
+            .event(&format!("{p}/out"), "t", &json!({"n": n}))
+            .qos(QoS::AtLeastOnce)
+            .await
+            .unwrap();
+    }
+    // Written to the frozen broker's socket, unacknowledged; then the broker dies.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    broker.restart().unwrap();
+    wait_until("the five events", || received.lock().unwrap().len() >= 5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    service.shutdown().await;
+    assert_eq!(*received.lock().unwrap(), [0, 1, 2, 3, 4]);
+}
+
 restart_suite!(
+    unacknowledged_publishes_are_sent_again_after_a_restart,
     publishing_while_the_broker_is_down_is_bounded,
     survives_three_broker_restarts
 );
