@@ -225,3 +225,89 @@ async fn every_bad_message_is_reported_once_and_nothing_else_is_lost(broker: Tes
 }
 
 broker_suite!(every_bad_message_is_reported_once_and_nothing_else_is_lost);
+
+/// Resident memory of a process, from `/proc/{pid}/status`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in the status")
+}
+
+const ROUNDS: usize = 20;
+
+/// Memory stays bounded: the echo service runs as a child process (dedup on, capped at 2 000
+/// keys; 16 KiB packet limit) and gets the poison corpus plus 300 valid envelopes with fresh ids
+/// per round, 20 rounds (9 420 messages). Its resident memory after the last round may not
+/// exceed what it was after the tenth (the dedup cache is full by then) by more than 1 MiB: a
+/// leak of 250 bytes per message would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_stays_bounded_under_poison_input() {
+    let broker = TestBroker::embedded();
+    let prefix = unique("rss");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
+        .env("MQTT_URL", broker.url())
+        .env("MQTT_CLIENT_ID", unique("svc"))
+        .env("MQTT_MAX_PACKET_SIZE", LIMIT.to_string())
+        .env("MQTT_DEDUPE_TTL", "3600")
+        .env("MQTT_DEDUPE_MAX_ENTRIES", "2000")
+        .env("TEST_PREFIX", &prefix)
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the service process");
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{prefix}/echoed")).await;
+    let echo = format!("{prefix}/echo");
+    // Wait until the process is subscribed: it answers.
+    loop {
+        peer.publish_json(&echo, &json!({"id": "hello", "type": "q", "data": {}}))
+            .await;
+        if tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            peer.expect_where(&format!("{prefix}/echoed"), WAIT, |m| {
+                m.json()["id"] == "hello"
+            }),
+        )
+        .await
+        .is_ok()
+        {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the service runs");
+    }
+    let corpus = corpus();
+    let mut rss = Vec::new();
+    for round in 0..ROUNDS {
+        for payload in &corpus {
+            peer.publish(&echo, payload.clone(), QoS::AtLeastOnce, false)
+                .await;
+        }
+        for n in 0..300 {
+            let id = format!("r{round}-{n}");
+            peer.publish_json(&echo, &json!({"id": id, "type": "q", "data": {"n": n}}))
+                .await;
+        }
+        // Per-route order: once this is answered, the round was handled.
+        let id = format!("end-{round}");
+        peer.publish_json(&echo, &json!({"id": id, "type": "q", "data": {}}))
+            .await;
+        peer.expect_where(&format!("{prefix}/echoed"), WAIT, |m| m.json()["id"] == id)
+            .await;
+        peer.drain(std::time::Duration::ZERO).await;
+        rss.push(rss_kib(child.id()));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    eprintln!(
+        "resident memory after each round of {} messages (KiB): {rss:?}",
+        corpus.len() + 301
+    );
+    assert!(
+        rss[ROUNDS - 1] <= rss[9] + 1024,
+        "memory grows with the input: {rss:?}"
+    );
+}
