@@ -169,7 +169,17 @@ pub(crate) struct AckGuard {
     armed: AtomicBool,
     /// Cleared when shutdown cancels handlers: what they did not finish is not acknowledged.
     open: Arc<AtomicBool>,
-    tx: mpsc::UnboundedSender<(u64, rumqttc::Publish)>,
+    tx: mpsc::UnboundedSender<AckMsg>,
+}
+
+/// What the acker task is asked to do.
+#[derive(Debug)]
+pub(crate) enum AckMsg {
+    /// Acknowledge this PUBLISH if it came in on the current connection (epoch).
+    Ack(u64, rumqttc::Publish),
+    /// Answer once every earlier acknowledgement is in the outgoing queue: a graceful shutdown
+    /// waits for it, so what was handled is acknowledged before the DISCONNECT.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 impl AckGuard {
@@ -184,7 +194,7 @@ impl Drop for AckGuard {
             && self.open.load(Ordering::Acquire)
             && let Some(publish) = self.publish.take()
         {
-            let _ = self.tx.send((self.epoch, publish));
+            let _ = self.tx.send(AckMsg::Ack(self.epoch, publish));
         }
     }
 }
@@ -251,20 +261,25 @@ pub(crate) struct Driver {
     pub(crate) stop: watch::Receiver<bool>,
     /// Acknowledgements are sent while this is set.
     pub(crate) acks_open: Arc<AtomicBool>,
+    /// Where [`AckGuard`]s send their acknowledgements (the acker receives them).
+    pub(crate) acks: mpsc::UnboundedSender<AckMsg>,
     /// Called for every received PUBLISH; may wait (backpressure).
     pub(crate) on_publish: Arc<dyn Fn(Arc<Inbound>) -> crate::handler::BoxFuture<()> + Send + Sync>,
 }
 
 impl Driver {
     /// Polls the event loop until a graceful disconnect; never returns on connection errors.
-    pub(crate) async fn run(mut self, mut eventloop: EventLoop) {
+    pub(crate) async fn run(
+        mut self,
+        mut eventloop: EventLoop,
+        acks: mpsc::UnboundedReceiver<AckMsg>,
+    ) {
         let mut backoff = Backoff::new(
             self.config.reconnect_min_delay,
             self.config.reconnect_max_delay,
         );
         let epoch = Arc::new(AtomicU64::new(0));
-        let (ack_tx, ack_rx) = mpsc::unbounded_channel();
-        let acker = tokio::spawn(acker(self.client.raw(), ack_rx, epoch.clone()));
+        let acker = tokio::spawn(acker(self.client.raw(), acks, epoch.clone()));
         let mut unsent = Vec::new();
         self.set_state(ConnectionState::Connecting);
         loop {
@@ -306,7 +321,7 @@ impl Driver {
                             publish: Some(publish),
                             armed: AtomicBool::new(true),
                             open: self.acks_open.clone(),
-                            tx: ack_tx.clone(),
+                            tx: self.acks.clone(),
                         });
                     }
                     (self.on_publish)(Arc::new(inbound)).await;
@@ -406,12 +421,21 @@ fn describe(error: &rumqttc::ConnectionError) -> String {
 
 async fn acker(
     client: AsyncClient,
-    mut rx: mpsc::UnboundedReceiver<(u64, rumqttc::Publish)>,
+    mut rx: mpsc::UnboundedReceiver<AckMsg>,
     epoch: Arc<AtomicU64>,
 ) {
-    while let Some((acked_epoch, publish)) = rx.recv().await {
-        if acked_epoch == epoch.load(Ordering::Acquire) && client.ack(&publish).await.is_err() {
-            return;
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            AckMsg::Ack(acked_epoch, publish) => {
+                if acked_epoch == epoch.load(Ordering::Acquire)
+                    && client.ack(&publish).await.is_err()
+                {
+                    return;
+                }
+            }
+            AckMsg::Flush(done) => {
+                let _ = done.send(());
+            }
         }
     }
 }

@@ -153,6 +153,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
         let acks_open = Arc::new(AtomicBool::new(true));
+        let (acks, acks_rx) = mpsc::unbounded_channel();
         let on_ready: Option<ReadyHook> = self.on_ready.map(|hook| {
             let publisher = publisher.clone();
             Arc::new(move || hook(publisher.clone())) as ReadyHook
@@ -174,9 +175,10 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             state: ready_tx.clone(),
             stop: stop_rx,
             acks_open: acks_open.clone(),
+            acks: acks.clone(),
             on_publish: intake(&config, publisher.clone(), dispatcher.clone()),
         };
-        let driver = tokio::spawn(driver.run(eventloop));
+        let driver = tokio::spawn(driver.run(eventloop, acks_rx));
         let (trigger_tx, trigger_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);
         let routes: Vec<Arc<RouteMeta>> = dispatcher.routes().cloned().collect();
@@ -189,6 +191,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
                 driver,
                 stop: stop_tx,
                 acks_open,
+                acks,
                 readiness: ready_tx,
                 publisher: publisher.clone(),
             }
@@ -351,6 +354,7 @@ struct Shutdown {
     driver: tokio::task::JoinHandle<()>,
     stop: watch::Sender<bool>,
     acks_open: Arc<AtomicBool>,
+    acks: mpsc::UnboundedSender<crate::connection::AckMsg>,
     readiness: watch::Sender<Readiness>,
     publisher: Publisher,
 }
@@ -376,6 +380,16 @@ impl Shutdown {
             );
             self.acks_open.store(false, Ordering::Release);
             self.workers.abort_all();
+        }
+        // What was handled is acknowledged before `shutdown` and the DISCONNECT, so the broker
+        // does not deliver it again to the next instance.
+        let (flushed, acked) = tokio::sync::oneshot::channel();
+        if self
+            .acks
+            .send(crate::connection::AckMsg::Flush(flushed))
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(self.config.publish_timeout, acked).await;
         }
         let client = self.publisher.client().clone();
         if self.config.health {

@@ -15,3 +15,18 @@ mod reconnect;
 mod replies;
 mod routing;
 mod tls;
+
+/// The echo service binary of this crate (`tars-test-service`) as a separate process: the
+/// broker, client id and topic prefix set, health on, output discarded. Add variables (such as
+/// `TEST_HANDLER_DELAY_MS` or `MQTT_PERSISTENT_SESSION`) before spawning.
+fn echo_process(url: &str, client_id: &str, prefix: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"));
+    command
+        .env("MQTT_URL", url)
+        .env("MQTT_CLIENT_ID", client_id)
+        .env("MQTT_ENABLE_HEALTH", "true")
+        .env("TEST_PREFIX", prefix)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}

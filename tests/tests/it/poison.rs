@@ -247,16 +247,11 @@ const ROUNDS: usize = 20;
 async fn memory_stays_bounded_under_poison_input() {
     let broker = TestBroker::embedded();
     let prefix = unique("rss");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
-        .env("MQTT_URL", broker.url())
-        .env("MQTT_CLIENT_ID", unique("svc"))
+    let mut child = crate::echo_process(&broker.url(), &unique("svc"), &prefix)
         .env("MQTT_MAX_PACKET_SIZE", LIMIT.to_string())
         .env("MQTT_DEDUPE_TTL", "3600")
         .env("MQTT_DEDUPE_MAX_ENTRIES", "2000")
-        .env("TEST_PREFIX", &prefix)
         .env("RUST_LOG", "off")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start the service process");
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;

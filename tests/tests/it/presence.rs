@@ -1,7 +1,7 @@
 //! Presence: `ready` only after SUBACK, heartbeat, `shutdown` on graceful exit, and the retained
 //! `offline` last will when the process is killed.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -79,13 +79,7 @@ async fn heartbeats_start_at_once_and_repeat(broker: TestBroker) {
 
 /// The echo service binary of this crate, as a separate process with health on.
 fn spawn_service(broker: &TestBroker, client_id: &str) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
-        .env("MQTT_URL", broker.url())
-        .env("MQTT_CLIENT_ID", client_id)
-        .env("MQTT_ENABLE_HEALTH", "true")
-        .env("TEST_PREFIX", unique("process"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    crate::echo_process(&broker.url(), client_id, &unique("process"))
         .spawn()
         .expect("start the service process")
 }
@@ -179,7 +173,100 @@ async fn shutdown_drains_in_flight_handlers_first(broker: TestBroker) {
     assert_eq!(health_event(&second), "shutdown");
 }
 
+/// SIGTERM while QoS 1 messages are in flight (after the first 20 of 200 were handled), with a
+/// persistent session: the process finishes what it had taken, acknowledges it, publishes
+/// `shutdown` and exits 0; the next process handles the rest. Nothing is lost or handled twice.
+async fn sigterm_under_load_loses_nothing(broker: TestBroker) {
+    const N: u64 = 200;
+    let p = unique("termload");
+    let id = unique("svc");
+    let spawn = || {
+        crate::echo_process(&broker.url(), &id, &p)
+            .env("MQTT_PERSISTENT_SESSION", "true")
+            .env("TEST_HANDLER_DELAY_MS", "10")
+            .spawn()
+            .expect("start the service process")
+    };
+    let (echoed, health) = (format!("{p}/echoed"), format!("system/health/{id}"));
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&echoed).await;
+    peer.subscribe(&health).await;
+    let mut first = spawn();
+    assert_eq!(health_event(&peer.expect(&health, WAIT).await), "ready");
+    for n in 0..N {
+        peer.publish_json(
+            &format!("{p}/echo"),
+            &json!({"id": format!("n{n}"), "type": "t", "data": {"n": n}}),
+        )
+        .await;
+    }
+    let mut handled = Vec::new();
+    while handled.len() < 20 {
+        handled.push(
+            peer.expect(&echoed, WAIT).await.json()["data"]["n"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(first.id().to_string())
+        .status()
+        .unwrap();
+    loop {
+        let m = peer
+            .next(WAIT)
+            .await
+            .expect("replies, then the shutdown status");
+        if m.topic == health {
+            assert_eq!(health_event(&m), "shutdown");
+            break;
+        }
+        handled.push(m.json()["data"]["n"].as_u64().unwrap());
+    }
+    let status = tokio::task::spawn_blocking(move || first.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exits cleanly after SIGTERM: {status:?}");
+    // Queued messages are still handled during the drain: how many depends on how many the
+    // broker had delivered (Mosquitto: all; rumqttd: fewer). The rest waits in the session.
+    let before = handled.len();
+
+    let mut second = spawn();
+    let unique_count = |h: &[u64]| h.iter().collect::<std::collections::BTreeSet<_>>().len();
+    while unique_count(&handled) < N as usize {
+        let m = peer
+            .next(WAIT)
+            .await
+            .expect("the rest, from the next process");
+        if m.topic == echoed {
+            handled.push(m.json()["data"]["n"].as_u64().unwrap());
+        }
+    }
+    handled.extend(
+        peer.drain(Duration::from_millis(300))
+            .await
+            .into_iter()
+            .filter(|m| m.topic == echoed)
+            .map(|m| m.json()["data"]["n"].as_u64().unwrap()),
+    );
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(
+        handled.len(),
+        N as usize,
+        "what the first process handled was acknowledged before it left: nothing twice"
+    );
+    eprintln!(
+        "SIGTERM under load: {N} QoS 1 messages, {before} handled before the exit, {} by the next process, {} twice, 0 lost",
+        handled.len() - before,
+        handled.len() - unique_count(&handled)
+    );
+}
+
 broker_suite!(
+    sigterm_under_load_loses_nothing,
     shutdown_drains_in_flight_handlers_first,
     ready_comes_after_the_subscriptions,
     heartbeats_start_at_once_and_repeat,

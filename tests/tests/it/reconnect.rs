@@ -453,15 +453,9 @@ async fn a_message_interrupted_by_a_crash_is_redelivered(broker: TestBroker) {
     let p = unique("crash");
     let id = unique("svc");
     let spawn = |delay_ms: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
-            .env("MQTT_URL", broker.url())
-            .env("MQTT_CLIENT_ID", &id)
-            .env("MQTT_ENABLE_HEALTH", "true")
+        crate::echo_process(&broker.url(), &id, &p)
             .env("MQTT_PERSISTENT_SESSION", "true")
-            .env("TEST_PREFIX", &p)
             .env("TEST_HANDLER_DELAY_MS", delay_ms)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start the service process")
     };
