@@ -17,6 +17,7 @@ use crate::QoS;
 use crate::config::MqttConfig;
 use crate::error::ConfigError;
 use crate::message::Inbound;
+use crate::outbox::Outbox;
 
 /// The largest packet MQTT can frame: a 268 435 455-byte remaining length plus its header.
 const MQTT_MAX_PACKET: usize = 268_435_460;
@@ -49,9 +50,9 @@ pub enum ConnectionState {
 pub(crate) enum ConnEvent {
     Connected {
         session_present: bool,
-        /// Publishes accepted before the connection dropped that the broker never acknowledged
-        /// and that rumqttc discards because the broker kept no session: the controller sends
-        /// them again once the subscriptions are back.
+        /// Publishes accepted before the connection dropped that the broker never acknowledged,
+        /// when the broker kept no session (see [`Outbox`]): the controller sends them again
+        /// once the subscriptions are back.
         unsent: Vec<rumqttc::Publish>,
     },
     Disconnected,
@@ -280,9 +281,14 @@ impl Driver {
         );
         let epoch = Arc::new(AtomicU64::new(0));
         let acker = tokio::spawn(acker(self.client.raw(), acks, epoch.clone()));
-        let mut unsent = Vec::new();
+        let mut outbox = Outbox::default();
+        let own = [
+            crate::presence::health_topic(&self.config.client_id),
+            crate::presence::heartbeat_topic(&self.config.client_id),
+        ];
         self.set_state(ConnectionState::Connecting);
         loop {
+            outbox.before_poll(&eventloop);
             let event = tokio::select! {
                 biased;
                 event = eventloop.poll() => event,
@@ -295,16 +301,10 @@ impl Driver {
                     tracing::info!(broker = %self.config.broker.host, port = self.config.broker.port,
                         session_present = ack.session_present, "connected");
                     self.set_state(ConnectionState::Connected);
-                    // With a session, rumqttc sends its pending publishes again itself;
-                    // without one it has just discarded them.
-                    let unsent = std::mem::take(&mut unsent);
+                    let unsent = outbox.on_connack(&mut eventloop, ack.session_present);
                     let _ = self.events.send(ConnEvent::Connected {
                         session_present: ack.session_present,
-                        unsent: if ack.session_present {
-                            Vec::new()
-                        } else {
-                            unsent
-                        },
+                        unsent,
                     });
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
@@ -340,6 +340,10 @@ impl Driver {
                         granted,
                     });
                 }
+                Ok(Event::Incoming(Packet::PubAck(rumqttc::PubAck { pkid })))
+                | Ok(Event::Incoming(Packet::PubComp(rumqttc::PubComp { pkid }))) => {
+                    outbox.on_ack(&mut eventloop, pkid);
+                }
                 Ok(Event::Outgoing(Outgoing::Subscribe(pkid))) => {
                     let _ = self.events.send(ConnEvent::SubscribeSent { pkid });
                 }
@@ -349,7 +353,7 @@ impl Driver {
                     if *self.stop.borrow() {
                         break;
                     }
-                    unsent = self.unsent(&eventloop);
+                    outbox.on_disconnect(&mut eventloop, |topic| own.iter().any(|o| o == topic));
                     let delay = backoff.next_delay();
                     let error = describe(&error);
                     tracing::warn!(attempt = backoff.attempt(), ?delay, %error, "connection lost or refused; retrying");
@@ -375,24 +379,6 @@ impl Driver {
         }
         acker.abort();
         self.set_state(ConnectionState::Stopped);
-    }
-
-    /// The publishes rumqttc holds for the next connection: unacknowledged in-flight ones and
-    /// those still queued when the connection dropped. Presence messages are left out: the next
-    /// connection announces itself afresh.
-    fn unsent(&self, eventloop: &EventLoop) -> Vec<rumqttc::Publish> {
-        let own = [
-            crate::presence::health_topic(&self.config.client_id),
-            crate::presence::heartbeat_topic(&self.config.client_id),
-        ];
-        eventloop
-            .pending
-            .iter()
-            .filter_map(|request| match request {
-                rumqttc::Request::Publish(p) if !own.contains(&p.topic) => Some(p.clone()),
-                _ => None,
-            })
-            .collect()
     }
 
     fn set_state(&self, state: ConnectionState) {

@@ -165,6 +165,7 @@ mod error;
 mod extract;
 mod handler;
 mod message;
+mod outbox;
 mod presence;
 mod publisher;
 mod qos;

@@ -7,9 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker, TestClient};
 use tars_mqtt::{ConnectionState, Json, QoS, Route, Router};
-use tars_mqtt_it::{
-    TestBroker, WAIT, broker_suite, config, restart_suite, start, unique, wait_until,
-};
+use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, restart_suite, start, unique};
 
 /// A broker process that tests can stop and restart: this crate's rumqttd binary.
 fn restartable_embedded() -> BrokerProcess {
@@ -176,11 +174,14 @@ async fn publishing_while_the_broker_is_down_is_bounded(mut broker: BrokerProces
     service.shutdown().await;
 }
 
-/// Publishes the broker took but never acknowledged (it hung, then died) are sent again once
-/// the service is back, though the restarted broker kept no session for it, and only after
-/// the service's own subscriptions are in place: the service, listening to what it publishes,
-/// gets each of them once and in order.
-async fn unacknowledged_publishes_are_sent_again_after_a_restart(mut broker: BrokerProcess) {
+/// Freezes the broker, publishes `n` QoS 1 events to the service's own route, kills and
+/// restarts the broker, and returns what the route received (waiting until all `n` arrived, or
+/// 10 s).
+async fn publish_through_a_crash(
+    broker: &mut BrokerProcess,
+    cfg: tars_mqtt::ConfigBuilder,
+    n: u64,
+) -> Vec<u64> {
     let p = unique("unacked");
     let received: Arc<Mutex<Vec<u64>>> = Arc::default();
     let record = received.clone();
@@ -194,23 +195,67 @@ async fn unacknowledged_publishes_are_sent_again_after_a_restart(mut broker: Bro
         )
         .qos(QoS::AtLeastOnce),
     );
-    let service = start(config(&broker.url(), &unique("svc")), router, ()).await;
+    let service = start(cfg, router, ()).await;
     let publisher = service.publisher();
+    // The broker has saved the session (if it persists anything) by now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     broker.freeze();
-    for n in 0..5 {
+    for n in 0..n {
         publisher
             .event(&format!("{p}/out"), "t", &json!({"n": n}))
             .qos(QoS::AtLeastOnce)
             .await
             .unwrap();
     }
-    // Written to the frozen broker's socket, unacknowledged; then the broker dies.
+    // Written to the frozen broker's socket (up to the in-flight window), unacknowledged, the
+    // rest queued; then the broker dies.
     tokio::time::sleep(Duration::from_millis(200)).await;
     broker.restart().unwrap();
-    wait_until("the five events", || received.lock().unwrap().len() >= 5).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while received
+        .lock()
+        .unwrap()
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        < n as usize
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     service.shutdown().await;
-    assert_eq!(*received.lock().unwrap(), [0, 1, 2, 3, 4]);
+    received.lock().unwrap().clone()
+}
+
+/// Publishes the broker took but never acknowledged (it hung, then died) are sent again once
+/// the service is back, though the restarted broker kept no session for it, and only after
+/// the service's own subscriptions are in place: the service, listening to what it publishes,
+/// gets each of them once and in order.
+async fn unacknowledged_publishes_are_sent_again_after_a_restart(mut broker: BrokerProcess) {
+    let cfg = config(&broker.url(), &unique("svc"));
+    let received = publish_through_a_crash(&mut broker, cfg, 5).await;
+    assert_eq!(received, [0, 1, 2, 3, 4]);
+}
+
+/// With a session the broker kept, more publishes than the in-flight window (100) at the
+/// crash: the window is sent again with its packet ids and the queued rest gets free ones, so
+/// none of the 300 is lost (a queued publish given the id of one still in flight is lost
+/// otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(has_mosquitto),
+    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
+)]
+async fn a_full_inflight_window_survives_a_crash_with_a_kept_session() {
+    let mut broker =
+        BrokerProcess::mosquitto("persistence true\nautosave_interval 1\nautosave_on_changes true")
+            .unwrap();
+    let cfg = config(&broker.url(), &unique("svc")).persistent_session(true);
+    let received = publish_through_a_crash(&mut broker, cfg, 300).await;
+    let distinct: std::collections::BTreeSet<u64> = received.iter().copied().collect();
+    let lost: Vec<u64> = (0..300).filter(|n| !distinct.contains(n)).collect();
+    assert_eq!(lost, [0u64; 0], "received {} of 300", distinct.len());
 }
 
 restart_suite!(

@@ -1,0 +1,216 @@
+//! What the client holds for the next connection.
+//!
+//! When a connection drops, rumqttc moves its unacknowledged publishes (with their packet ids)
+//! and every request still queued into one list, which it sends first after reconnecting. Two
+//! things lose messages there:
+//!
+//! - Queued publishes get their packet ids only as they are sent, past the in-flight window: a
+//!   publish given the id of one still awaiting its acknowledgement is parked as a "collision",
+//!   and the next one parked overwrites it. With a full window at the moment of a crash, most of
+//!   the queue is lost.
+//! - When the broker kept no session, the list is dropped, and a parked publish then blocks the
+//!   client's queue for good.
+//!
+//! The outbox takes the queued publishes out of that list and hands them back with free packet
+//! ids, one per acknowledgement, so that nothing is parked; and it keeps a copy of everything for
+//! a broker that forgot the session, which the controller sends again once the service is ready.
+
+use std::collections::{HashSet, VecDeque};
+
+use rumqttc::{EventLoop, Publish, QoS, Request};
+
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    /// QoS ≥ 1 publishes without a packet id yet, oldest first.
+    held: VecDeque<Publish>,
+    /// Everything rumqttc and the outbox held at the last disconnection, for a lost session.
+    unsent: Vec<Publish>,
+    /// Packet id of the publish rumqttc had parked before the current poll.
+    parked: Option<u16>,
+}
+
+impl Outbox {
+    /// After a connection error: rumqttc has moved its in-flight publishes and the queued
+    /// requests to `pending`. Publishes for which `skip` holds are left out of the copy.
+    pub(crate) fn on_disconnect(&mut self, eventloop: &mut EventLoop, skip: impl Fn(&str) -> bool) {
+        let mut kept = VecDeque::with_capacity(eventloop.pending.len());
+        for request in eventloop.pending.drain(..) {
+            match request {
+                Request::Publish(p) if p.qos != QoS::AtMostOnce && p.pkid == 0 => {
+                    self.held.push_back(p)
+                }
+                other => kept.push_back(other),
+            }
+        }
+        eventloop.pending = kept;
+        let pending = eventloop.pending.iter().filter_map(|r| match r {
+            Request::Publish(p) => Some(p),
+            _ => None,
+        });
+        self.unsent = pending
+            .chain(eventloop.state.collision.as_ref())
+            .chain(&self.held)
+            .filter(|p| !skip(&p.topic))
+            .cloned()
+            .collect();
+    }
+
+    /// After a CONNACK. Without a session rumqttc has dropped its list: returns the copy to send
+    /// again (and clears a parked publish, which it also holds). With a session, hands the held
+    /// publishes the packet ids the retransmitted ones leave free.
+    pub(crate) fn on_connack(
+        &mut self,
+        eventloop: &mut EventLoop,
+        session_present: bool,
+    ) -> Vec<Publish> {
+        if !session_present {
+            eventloop.state.collision = None;
+            self.held.clear();
+            return std::mem::take(&mut self.unsent);
+        }
+        self.unsent.clear();
+        let mut busy: HashSet<u16> = eventloop
+            .pending
+            .iter()
+            .filter_map(|r| match r {
+                Request::Publish(p) if p.pkid != 0 => Some(p.pkid),
+                Request::PubRel(r) => Some(r.pkid),
+                _ => None,
+            })
+            .collect();
+        busy.extend(eventloop.state.collision.as_ref().map(|p| p.pkid));
+        let free: Vec<u16> = (1..=eventloop.mqtt_options.inflight())
+            .filter(|pkid| !busy.contains(pkid))
+            .collect();
+        for pkid in free {
+            self.release(eventloop, pkid);
+        }
+        Vec::new()
+    }
+
+    /// Before each poll.
+    pub(crate) fn before_poll(&mut self, eventloop: &EventLoop) {
+        self.parked = eventloop.state.collision.as_ref().map(|p| p.pkid);
+    }
+
+    /// After an acknowledgement freed `pkid` (PUBACK, or PUBCOMP for QoS 2): the next held
+    /// publish takes it, unless rumqttc gave it to the publish it had parked.
+    pub(crate) fn on_ack(&mut self, eventloop: &mut EventLoop, pkid: u16) {
+        if self.parked != Some(pkid) {
+            self.release(eventloop, pkid);
+        }
+    }
+
+    fn release(&mut self, eventloop: &mut EventLoop, pkid: u16) {
+        if let Some(mut publish) = self.held.pop_front() {
+            publish.pkid = pkid;
+            eventloop.pending.push_back(Request::Publish(publish));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, PubAck};
+
+    use super::*;
+
+    fn eventloop(inflight: u16) -> EventLoop {
+        let mut options = MqttOptions::new("outbox", "127.0.0.1", 1883);
+        options.set_inflight(inflight);
+        AsyncClient::new(options, 10).1
+    }
+
+    fn publish(n: u8, pkid: u16) -> Request {
+        let mut p = Publish::new("t", QoS::AtLeastOnce, vec![n]);
+        p.pkid = pkid;
+        Request::Publish(p)
+    }
+
+    /// Sends what is pending the way rumqttc does; returns the payloads sent and whether any
+    /// publish was parked.
+    fn send_pending(el: &mut EventLoop) -> (Vec<u8>, bool) {
+        let mut sent = Vec::new();
+        while let Some(request) = el.pending.pop_front() {
+            if let Some(rumqttc::Packet::Publish(p)) =
+                el.state.handle_outgoing_packet(request).unwrap()
+            {
+                sent.push(p.payload[0]);
+            }
+        }
+        let parked = el
+            .state
+            .events
+            .drain(..)
+            .any(|e| matches!(e, Event::Outgoing(Outgoing::AwaitAck(_))));
+        (sent, parked)
+    }
+
+    /// A full window of 4 in flight and 6 more queued at the crash, session kept: the 4 are
+    /// sent again first, each acknowledgement lets one queued publish out, none is parked.
+    #[test]
+    fn queued_publishes_wait_for_free_packet_ids() {
+        let mut el = eventloop(4);
+        for n in 0..4 {
+            el.pending.push_back(publish(n, n as u16 + 1));
+        }
+        for n in 4..10 {
+            el.pending.push_back(publish(n, 0));
+        }
+        let mut outbox = Outbox::default();
+        outbox.on_disconnect(&mut el, |_| false);
+        assert!(outbox.on_connack(&mut el, true).is_empty());
+        assert_eq!(send_pending(&mut el), (vec![0, 1, 2, 3], false));
+        let mut sent = Vec::new();
+        for pkid in [2, 1, 4, 3, 2, 1] {
+            outbox.before_poll(&el);
+            el.state
+                .handle_incoming_packet(rumqttc::Incoming::PubAck(PubAck::new(pkid)))
+                .unwrap();
+            outbox.on_ack(&mut el, pkid);
+            let (out, parked) = send_pending(&mut el);
+            assert!(!parked);
+            sent.extend(out);
+        }
+        assert_eq!(sent, [4, 5, 6, 7, 8, 9]);
+    }
+
+    /// Without the outbox, rumqttc parks the queued publishes one over the other.
+    #[test]
+    fn rumqttc_alone_overwrites_parked_publishes() {
+        let mut el = eventloop(4);
+        for n in 0..4 {
+            el.state.handle_outgoing_packet(publish(n, 0)).unwrap();
+        }
+        el.pending.extend(el.state.clean());
+        for n in 4..10 {
+            el.pending.push_back(publish(n, 0));
+        }
+        let (sent, parked) = send_pending(&mut el);
+        assert_eq!(sent, [0, 1, 2, 3]);
+        assert!(parked);
+        assert_eq!(el.state.collision.as_ref().map(|p| p.payload[0]), Some(9));
+    }
+
+    /// A broker that forgot the session: everything comes back as a copy, in order, without
+    /// the skipped topics, and a parked publish no longer blocks the client.
+    #[test]
+    fn a_lost_session_returns_everything_in_order() {
+        let mut el = eventloop(4);
+        el.pending.push_back(publish(0, 1));
+        let mut health = Publish::new("system/health/x", QoS::AtLeastOnce, vec![9]);
+        health.pkid = 2;
+        el.pending.push_back(Request::Publish(health));
+        el.pending.push_back(publish(2, 0));
+        let mut parked = Publish::new("t", QoS::AtLeastOnce, vec![1]);
+        parked.pkid = 1;
+        el.state.collision = Some(parked);
+        let mut outbox = Outbox::default();
+        outbox.on_disconnect(&mut el, |t| t.starts_with("system/"));
+        el.pending.clear();
+        let unsent = outbox.on_connack(&mut el, false);
+        let payloads: Vec<u8> = unsent.iter().map(|p| p.payload[0]).collect();
+        assert_eq!(payloads, [0, 1, 2]);
+        assert!(el.state.collision.is_none());
+    }
+}
