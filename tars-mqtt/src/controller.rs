@@ -166,7 +166,8 @@ impl Controller {
             .find(|(f, _)| covers(f, &request.filter))
             .map(|(f, _)| f.clone());
         if let Some(filter) = covering {
-            if session.confirmed.contains(&filter) {
+            // Confirmed in the current connection; during an outage, wait for the next one.
+            if session.connected && session.confirmed.contains(&filter) {
                 let _ = request.done.send(Ok(()));
             } else {
                 session.waiting.push((filter, request.done));

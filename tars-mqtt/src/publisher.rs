@@ -12,14 +12,14 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::QoS;
 use crate::connection::{ClientHandle, SendError};
 use crate::envelope::{Envelope, encode_raw, new_id, now, peek_id, to_raw_object};
 use crate::error::{PublishError, RequestError};
 use crate::message::Inbound;
 use crate::topic::{TopicFilter, validate_topic_name};
+use crate::{ConnectionState, QoS};
 
 /// Envelope type of error replies: `{"ok": false, "err": "…"}` with the request's id.
 pub const ERROR_EVENT_TYPE: &str = "error";
@@ -43,6 +43,7 @@ struct Shared {
     waiters: Mutex<HashMap<String, Waiter>>,
     reply_topics: Mutex<HashSet<String>>,
     control: mpsc::UnboundedSender<SubscribeReply>,
+    readiness: watch::Receiver<crate::Readiness>,
 }
 
 /// Publishes events, raw payloads and requests. Cheap to clone; safe to use from handlers.
@@ -70,6 +71,7 @@ impl Publisher {
         source: String,
         request_timeout: Duration,
         control: mpsc::UnboundedSender<SubscribeReply>,
+        readiness: watch::Receiver<crate::Readiness>,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -80,6 +82,7 @@ impl Publisher {
                 waiters: Mutex::new(HashMap::new()),
                 reply_topics: Mutex::new(HashSet::new()),
                 control,
+                readiness,
             }),
         }
     }
@@ -221,7 +224,9 @@ impl Publisher {
 
     async fn ensure_reply_subscription(&self, filter: &TopicFilter) -> Result<(), RequestError> {
         if lock(&self.shared.reply_topics).contains(filter.as_str()) {
-            return Ok(());
+            // Subscribed in an earlier session: after a reconnection it is subscribed again
+            // before the service is ready, and a request sent sooner could miss its reply.
+            return self.until_subscribed().await;
         }
         let (done, rx) = oneshot::channel();
         self.shared
@@ -238,6 +243,26 @@ impl Publisher {
             }
             Ok(Err(topic)) => Err(RequestError::SubscribeRefused(topic)),
             Err(_) => Err(RequestError::Closed),
+        }
+    }
+
+    /// Waits until the current connection's subscriptions are confirmed (at once while
+    /// connected and ready, or while shutting down with the connection still up).
+    async fn until_subscribed(&self) -> Result<(), RequestError> {
+        let mut readiness = self.shared.readiness.clone();
+        let state = readiness
+            .wait_for(|r| {
+                r.ready
+                    || matches!(
+                        r.connection,
+                        ConnectionState::Stopping | ConnectionState::Stopped
+                    )
+            })
+            .await
+            .map_err(|_| RequestError::Closed)?;
+        match state.connection {
+            ConnectionState::Stopped => Err(RequestError::Closed),
+            _ => Ok(()),
         }
     }
 

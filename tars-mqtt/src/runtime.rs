@@ -131,6 +131,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             config.source.clone(),
             config.request_timeout,
             reply_tx,
+            ready_rx.clone(),
         );
         for filter in &router.reply_topics {
             publisher.mark_reply_topic(filter.as_str());

@@ -258,7 +258,46 @@ async fn a_full_inflight_window_survives_a_crash_with_a_kept_session() {
     assert_eq!(lost, [0u64; 0], "received {} of 300", distinct.len());
 }
 
+/// A request made while the broker is down goes out only once the service has subscribed
+/// again to its reply topic. The request and reply topic are the same here, so the request
+/// answers itself exactly when the subscription was in place before it was published.
+async fn a_request_made_during_an_outage_waits_for_its_reply_subscription(
+    mut broker: BrokerProcess,
+) {
+    let topic = format!("{}/loop", unique("outage"));
+    let service = start(
+        config(&broker.url(), &unique("svc")),
+        Router::<()>::new(),
+        (),
+    )
+    .await;
+    let publisher = service.publisher();
+    let ask = || {
+        publisher
+            .request::<_, serde_json::Value>(&topic, "loop", &json!({"n": 1}))
+            .reply_on(topic.clone())
+            .timeout(WAIT)
+    };
+    ask().await.expect("answered by itself while connected");
+    broker.stop();
+    let mut readiness = service.readiness();
+    tokio::time::timeout(WAIT, readiness.wait_for(|r| !r.ready))
+        .await
+        .unwrap()
+        .unwrap();
+    let during = tokio::spawn(ask().into_future());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    broker.start().unwrap();
+    let reply = during
+        .await
+        .unwrap()
+        .expect("the request made during the outage");
+    assert_eq!(reply.data["n"], 1);
+    service.shutdown().await;
+}
+
 restart_suite!(
+    a_request_made_during_an_outage_waits_for_its_reply_subscription,
     unacknowledged_publishes_are_sent_again_after_a_restart,
     publishing_while_the_broker_is_down_is_bounded,
     survives_three_broker_restarts
