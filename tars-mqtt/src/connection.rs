@@ -22,6 +22,9 @@ use crate::outbox::Outbox;
 /// The largest packet MQTT can frame: a 268 435 455-byte remaining length plus its header.
 const MQTT_MAX_PACKET: usize = 268_435_460;
 
+/// How long a graceful disconnect waits for the broker to close the connection.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 /// Where the connection is in its life cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -39,7 +42,8 @@ pub enum ConnectionState {
         /// Why the last attempt or connection failed.
         error: String,
     },
-    /// Graceful shutdown in progress.
+    /// Graceful shutdown in progress: intake has stopped (messages arriving now are neither
+    /// handled nor acknowledged), queued handlers are finishing.
     Stopping,
     /// The service has stopped.
     Stopped,
@@ -347,7 +351,11 @@ impl Driver {
                 Ok(Event::Outgoing(Outgoing::Subscribe(pkid))) => {
                     let _ = self.events.send(ConnEvent::SubscribeSent { pkid });
                 }
-                Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
+                Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                    let closed = await_close(&mut eventloop, CLOSE_WAIT).await;
+                    tracing::debug!(closed, "disconnected");
+                    break;
+                }
                 Ok(_) => {}
                 Err(error) => {
                     if *self.stop.borrow() {
@@ -389,6 +397,22 @@ impl Driver {
             r.connection = state;
         });
     }
+}
+
+/// After DISCONNECT: reads (and discards) until the broker closes the connection, at most
+/// `limit`; returns whether it did. Closing first would leave the broker's latest deliveries
+/// unread, so the socket would be reset, and a broker still writing to it can drop the
+/// connection before it reads the last acknowledgements, the `shutdown` status and the
+/// DISCONNECT itself (it then publishes the last will, and delivers again what was handled).
+/// Once the broker has closed, everything sent before is processed, also for a next instance
+/// that connects with the same client id.
+async fn await_close(eventloop: &mut EventLoop, limit: Duration) -> bool {
+    let Some(network) = eventloop.network.as_mut() else {
+        return true;
+    };
+    tokio::time::timeout(limit, async { while network.read().await.is_ok() {} })
+        .await
+        .is_ok()
 }
 
 async fn stopped(stop: &mut watch::Receiver<bool>) {

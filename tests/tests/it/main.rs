@@ -14,6 +14,7 @@ mod presence;
 mod reconnect;
 mod replies;
 mod routing;
+mod shutdown;
 mod tls;
 
 /// The echo service binary of this crate (`tars-test-service`) as a separate process: the
