@@ -363,12 +363,12 @@ struct Shutdown {
 impl Shutdown {
     async fn run(mut self, mut trigger: watch::Receiver<bool>, done: watch::Sender<bool>) {
         let _ = trigger.wait_for(|v| *v).await;
+        self.dispatcher.close();
         tracing::info!("shutting down: intake stopped, draining handlers");
         self.readiness.send_modify(|r| {
             r.ready = false;
             r.connection = ConnectionState::Stopping;
         });
-        self.dispatcher.close();
         let drained = tokio::time::timeout(self.config.drain_timeout, async {
             while self.workers.join_next().await.is_some() {}
         })

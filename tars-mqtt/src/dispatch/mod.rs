@@ -92,14 +92,9 @@ impl Dispatcher {
     }
 
     /// Queues `inbound` on every matching route. Waits only for routes whose policy is `Block`.
-    /// Returns how many routes took it.
-    pub(crate) async fn dispatch(&self, inbound: Arc<Inbound>) -> usize {
+    pub(crate) async fn dispatch(&self, inbound: Arc<Inbound>) {
         if !self.open.load(Ordering::Acquire) {
-            if let Some(ack) = &inbound.ack {
-                // Not handled, so not acknowledged: a persistent session gets it again.
-                ack.disarm();
-            }
-            return 0;
+            return not_taken(&inbound);
         }
         let mut matched = Vec::new();
         self.trie.matches(&inbound.topic, |&i| matched.push(i));
@@ -117,14 +112,13 @@ impl Dispatcher {
                     &old,
                     "queue full, dropped the oldest queued message",
                 ),
-                Pushed::Rejected((_, new)) => self.dropped(
-                    &slot.meta,
-                    &new,
-                    "queue full or closed, dropped the new message",
-                ),
+                Pushed::Rejected((_, new)) => {
+                    self.dropped(&slot.meta, &new, "queue full, dropped the new message")
+                }
+                // Closed by a shutdown between the check above and the push.
+                Pushed::Closed((_, new)) => not_taken(&new),
             }
         }
-        matched.len()
     }
 
     fn dropped(&self, meta: &RouteMeta, inbound: &Inbound, why: &str) {
@@ -176,5 +170,13 @@ impl Dispatcher {
 
     pub(crate) fn routes(&self) -> impl Iterator<Item = &Arc<RouteMeta>> {
         self.slots.iter().map(|s| &s.meta)
+    }
+}
+
+/// Shutdown has begun: the message is not handled, so not acknowledged, and a persistent
+/// session delivers it again (to this service's next instance).
+fn not_taken(inbound: &Inbound) {
+    if let Some(ack) = &inbound.ack {
+        ack.disarm();
     }
 }

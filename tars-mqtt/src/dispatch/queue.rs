@@ -24,8 +24,10 @@ pub(crate) enum Pushed<T> {
     Queued,
     /// Queued, and this older item was dropped to make room.
     DroppedOldest(T),
-    /// Not queued: the queue was full (drop-new) or closed.
+    /// Not queued: the queue was full (drop-new).
     Rejected(T),
+    /// Not queued: the queue was closed (shutdown).
+    Closed(T),
 }
 
 impl<T> BoundedQueue<T> {
@@ -55,7 +57,7 @@ impl<T> BoundedQueue<T> {
                 let mut state = self.lock();
                 let item_ref = item.take().expect("item is put back before looping");
                 if state.closed {
-                    return Pushed::Rejected(item_ref);
+                    return Pushed::Closed(item_ref);
                 }
                 if state.items.len() < self.capacity {
                     state.items.push_back(item_ref);
@@ -137,7 +139,7 @@ mod tests {
         assert_eq!(q.pop().await, None);
         assert!(matches!(
             q.push(5, Overflow::Block).await,
-            Pushed::Rejected(5)
+            Pushed::Closed(5)
         ));
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tars_mqtt::testing::TestClient;
-use tars_mqtt::{Json, QoS, Route, Router};
+use tars_mqtt::{ConnectionState, Json, Overflow, QoS, Route, Router};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, start, unique};
 
 fn health_event(m: &tars_mqtt::testing::Received) -> String {
@@ -140,7 +140,71 @@ async fn a_shutdown_right_after_a_burst_loses_nothing(broker: TestBroker) {
     }
 }
 
+/// Shutdown while the intake waits for room in a full queue (`Overflow::Block`): that message
+/// is not handled, so it is not acknowledged either, and the next instance gets it. The queued
+/// one and the one being handled finish first.
+async fn a_message_waiting_for_room_at_shutdown_goes_to_the_next_instance(broker: TestBroker) {
+    let p = unique("full");
+    let id = unique("svc");
+    let seen: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let router = |seen: Arc<Mutex<Vec<u64>>>, gate: Arc<tokio::sync::Semaphore>| {
+        Router::new().route(
+            Route::new(
+                format!("{p}/work"),
+                move |Json(v): Json<serde_json::Value>| {
+                    let (seen, gate) = (seen.clone(), gate.clone());
+                    async move {
+                        let _pass = gate.acquire().await.unwrap();
+                        seen.lock().unwrap().push(v["n"].as_u64().unwrap());
+                    }
+                },
+            )
+            .name("work")
+            .qos(QoS::AtLeastOnce)
+            .queue_capacity(1)
+            .overflow(Overflow::Block),
+        )
+    };
+    let cfg = || config(&broker.url(), &id).persistent_session(true);
+    let first = start(cfg(), router(seen.clone(), gate.clone()), ()).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    for n in 0..3 {
+        peer.publish_json(&format!("{p}/work"), &json!({"n": n}))
+            .await;
+    }
+    // 0 is in the handler (held by the gate), 1 fills the queue, 2 waits for room.
+    let received = &first.route("work").unwrap().stats().received;
+    tars_mqtt_it::wait_until("all three at the intake", || {
+        received.load(std::sync::atomic::Ordering::Relaxed) == 3
+    })
+    .await;
+    let mut readiness = first.readiness();
+    first.shutdown_handle().shutdown();
+    readiness
+        .wait_for(|r| r.connection == ConnectionState::Stopping)
+        .await
+        .unwrap();
+    gate.add_permits(1000);
+    first.stopped().await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [0, 1],
+        "the queue drained, the waiting one refused"
+    );
+
+    let second = start(cfg(), router(seen.clone(), gate), ()).await;
+    tars_mqtt_it::wait_until("the third message", || seen.lock().unwrap().len() == 3).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [0, 1, 2],
+        "2 came back, nothing twice"
+    );
+    second.shutdown().await;
+}
+
 broker_suite!(
     shutdown_under_load_loses_nothing,
     a_shutdown_right_after_a_burst_loses_nothing,
+    a_message_waiting_for_room_at_shutdown_goes_to_the_next_instance,
 );
