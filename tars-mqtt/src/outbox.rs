@@ -32,6 +32,10 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// After a connection error: rumqttc has moved its in-flight publishes and the queued
     /// requests to `pending`. Publishes for which `skip` holds are left out of the copy.
+    ///
+    /// SUBSCRIBEs not sent yet are dropped: the controller subscribes again, after the
+    /// CONNACK, to every filter the broker has not confirmed, and matches the SUBACKs with the
+    /// packet ids of those new SUBSCRIBEs; an old one sent first would take its place.
     pub(crate) fn on_disconnect(&mut self, eventloop: &mut EventLoop, skip: impl Fn(&str) -> bool) {
         let mut kept = VecDeque::with_capacity(eventloop.pending.len());
         for request in eventloop.pending.drain(..) {
@@ -39,6 +43,7 @@ impl Outbox {
                 Request::Publish(p) if p.qos != QoS::AtMostOnce && p.pkid == 0 => {
                     self.held.push_back(p)
                 }
+                Request::Subscribe(_) => {}
                 other => kept.push_back(other),
             }
         }
@@ -212,5 +217,27 @@ mod tests {
         let payloads: Vec<u8> = unsent.iter().map(|p| p.payload[0]).collect();
         assert_eq!(payloads, [0, 1, 2]);
         assert!(el.state.collision.is_none());
+    }
+
+    /// A SUBSCRIBE still queued at the disconnection is not sent after the reconnection (the
+    /// controller sends its own); the other requests are.
+    #[test]
+    fn queued_subscribes_are_left_to_the_controller() {
+        let mut el = eventloop(4);
+        el.pending
+            .push_back(Request::Subscribe(rumqttc::Subscribe::new(
+                "replies/x",
+                QoS::AtLeastOnce,
+            )));
+        el.pending.push_back(publish(0, 1));
+        el.pending.push_back(Request::PingReq(rumqttc::PingReq));
+        let mut outbox = Outbox::default();
+        outbox.on_disconnect(&mut el, |_| false);
+        assert!(
+            el.pending
+                .iter()
+                .all(|r| !matches!(r, Request::Subscribe(_)))
+        );
+        assert_eq!(el.pending.len(), 2);
     }
 }
