@@ -1,9 +1,10 @@
 //! The connection: the only module that drives rumqttc. It owns the state machine
 //! (connecting → connected → backoff → …, stopping → stopped), exponential backoff with jitter,
-//! TLS and socket options, the last will, and acknowledge-after-handler.
+//! TLS and socket options, and the last will. It numbers the received PUBLISHes for `ack` and
+//! lets `outbox` look after what rumqttc keeps for the next connection.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +15,7 @@ use rumqttc::{
 use tokio::sync::{mpsc, watch};
 
 use crate::QoS;
+use crate::ack::{AckMsg, Acks, Sequencer};
 use crate::config::MqttConfig;
 use crate::error::ConfigError;
 use crate::message::Inbound;
@@ -165,45 +167,6 @@ impl ClientHandle {
     }
 }
 
-/// Acknowledges a QoS 1 PUBLISH when dropped (after every route handled it), unless disarmed.
-/// Acks belong to one connection: after a reconnect the broker redelivers instead.
-#[derive(Debug)]
-pub(crate) struct AckGuard {
-    publish: Option<rumqttc::Publish>,
-    epoch: u64,
-    armed: AtomicBool,
-    /// Cleared when shutdown cancels handlers: what they did not finish is not acknowledged.
-    open: Arc<AtomicBool>,
-    tx: mpsc::UnboundedSender<AckMsg>,
-}
-
-/// What the acker task is asked to do.
-#[derive(Debug)]
-pub(crate) enum AckMsg {
-    /// Acknowledge this PUBLISH if it came in on the current connection (epoch).
-    Ack(u64, rumqttc::Publish),
-    /// Answer once every earlier acknowledgement is in the outgoing queue: a graceful shutdown
-    /// waits for it, so what was handled is acknowledged before the DISCONNECT.
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
-
-impl AckGuard {
-    pub(crate) fn disarm(&self) {
-        self.armed.store(false, Ordering::Release);
-    }
-}
-
-impl Drop for AckGuard {
-    fn drop(&mut self) {
-        if self.armed.load(Ordering::Acquire)
-            && self.open.load(Ordering::Acquire)
-            && let Some(publish) = self.publish.take()
-        {
-            let _ = self.tx.send(AckMsg::Ack(self.epoch, publish));
-        }
-    }
-}
-
 /// Builds the rumqttc client and event loop from the configuration.
 pub(crate) fn build(config: &MqttConfig) -> Result<(ClientHandle, EventLoop), ConfigError> {
     let mut options = MqttOptions::new(&config.client_id, &config.broker.host, config.broker.port);
@@ -264,10 +227,8 @@ pub(crate) struct Driver {
     pub(crate) events: mpsc::UnboundedSender<ConnEvent>,
     pub(crate) state: watch::Sender<crate::Readiness>,
     pub(crate) stop: watch::Receiver<bool>,
-    /// Acknowledgements are sent while this is set.
-    pub(crate) acks_open: Arc<AtomicBool>,
-    /// Where [`AckGuard`]s send their acknowledgements (the acker receives them).
-    pub(crate) acks: mpsc::UnboundedSender<AckMsg>,
+    /// Where the guards of received PUBLISHes send their acknowledgements.
+    pub(crate) acks: Acks,
     /// Called for every received PUBLISH; may wait (backpressure).
     pub(crate) on_publish: Arc<dyn Fn(Arc<Inbound>) -> crate::handler::BoxFuture<()> + Send + Sync>,
 }
@@ -284,7 +245,8 @@ impl Driver {
             self.config.reconnect_max_delay,
         );
         let epoch = Arc::new(AtomicU64::new(0));
-        let acker = tokio::spawn(acker(self.client.raw(), acks, epoch.clone()));
+        let acker = tokio::spawn(crate::ack::acker(self.client.raw(), acks, epoch.clone()));
+        let mut sequencer = Sequencer::new(self.acks.clone(), epoch);
         let mut outbox = Outbox::default();
         let own = [
             crate::presence::health_topic(&self.config.client_id),
@@ -301,7 +263,7 @@ impl Driver {
             match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff.reset();
-                    epoch.fetch_add(1, Ordering::AcqRel);
+                    sequencer.connected();
                     tracing::info!(broker = %self.config.broker.host, port = self.config.broker.port,
                         session_present = ack.session_present, "connected");
                     self.set_state(ConnectionState::Connected);
@@ -320,13 +282,7 @@ impl Driver {
                         publish.dup,
                     );
                     if self.config.persistent_session && publish.qos != rumqttc::QoS::AtMostOnce {
-                        inbound.ack = Some(AckGuard {
-                            epoch: epoch.load(Ordering::Acquire),
-                            publish: Some(publish),
-                            armed: AtomicBool::new(true),
-                            open: self.acks_open.clone(),
-                            tx: self.acks.clone(),
-                        });
+                        inbound.ack = Some(sequencer.guard(publish));
                     }
                     (self.on_publish)(Arc::new(inbound)).await;
                 }
@@ -426,27 +382,6 @@ fn describe(error: &rumqttc::ConnectionError) -> String {
             format!("connection refused by the broker: {code:?}")
         }
         other => other.to_string(),
-    }
-}
-
-async fn acker(
-    client: AsyncClient,
-    mut rx: mpsc::UnboundedReceiver<AckMsg>,
-    epoch: Arc<AtomicU64>,
-) {
-    while let Some(msg) = rx.recv().await {
-        match msg {
-            AckMsg::Ack(acked_epoch, publish) => {
-                if acked_epoch == epoch.load(Ordering::Acquire)
-                    && client.ack(&publish).await.is_err()
-                {
-                    return;
-                }
-            }
-            AckMsg::Flush(done) => {
-                let _ = done.send(());
-            }
-        }
     }
 }
 

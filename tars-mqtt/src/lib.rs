@@ -155,6 +155,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
+mod ack;
 mod config;
 mod connection;
 mod controller;
@@ -195,8 +196,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private;
 
+pub(crate) use ack::AckGuard;
 pub use config::{BrokerAddress, ConfigBuilder, MqttConfig, Password, env};
-pub(crate) use connection::AckGuard;
 pub use connection::ConnectionState;
 pub use dedup::Dedup;
 pub use dispatch::{ErrorHook, ErrorKind, ErrorReport};

@@ -1,7 +1,6 @@
 //! `Runtime`: wires configuration, router, connection, controller, dispatch, dedup and presence
 //! together; `ServiceHandle`: readiness, the publisher, graceful shutdown.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -9,6 +8,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::QoS;
+use crate::ack::Acks;
 use crate::config::MqttConfig;
 use crate::connection::{self, ConnectionState, Driver};
 use crate::controller::Controller;
@@ -153,8 +153,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         );
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let acks_open = Arc::new(AtomicBool::new(true));
-        let (acks, acks_rx) = mpsc::unbounded_channel();
+        let (acks, acks_rx) = Acks::channel();
         let on_ready: Option<ReadyHook> = self.on_ready.map(|hook| {
             let publisher = publisher.clone();
             Arc::new(move || hook(publisher.clone())) as ReadyHook
@@ -175,7 +174,6 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             events: event_tx,
             state: ready_tx.clone(),
             stop: stop_rx,
-            acks_open: acks_open.clone(),
             acks: acks.clone(),
             on_publish: intake(&config, publisher.clone(), dispatcher.clone()),
         };
@@ -191,7 +189,6 @@ impl<S: Send + Sync + 'static> Runtime<S> {
                 controller,
                 driver,
                 stop: stop_tx,
-                acks_open,
                 acks,
                 readiness: ready_tx,
                 publisher: publisher.clone(),
@@ -354,8 +351,7 @@ struct Shutdown {
     controller: tokio::task::JoinHandle<()>,
     driver: tokio::task::JoinHandle<()>,
     stop: watch::Sender<bool>,
-    acks_open: Arc<AtomicBool>,
-    acks: mpsc::UnboundedSender<crate::connection::AckMsg>,
+    acks: Acks,
     readiness: watch::Sender<Readiness>,
     publisher: Publisher,
 }
@@ -379,19 +375,12 @@ impl Shutdown {
                 timeout = ?self.config.drain_timeout,
                 "handlers still running after the drain timeout; cancelling them"
             );
-            self.acks_open.store(false, Ordering::Release);
+            self.acks.close();
             self.workers.abort_all();
         }
         // What was handled is acknowledged before `shutdown` and the DISCONNECT, so the broker
         // does not deliver it again to the next instance.
-        let (flushed, acked) = tokio::sync::oneshot::channel();
-        if self
-            .acks
-            .send(crate::connection::AckMsg::Flush(flushed))
-            .is_ok()
-        {
-            let _ = tokio::time::timeout(self.config.publish_timeout, acked).await;
-        }
+        self.acks.flush(self.config.publish_timeout).await;
         let client = self.publisher.client().clone();
         if self.config.health {
             let payload =

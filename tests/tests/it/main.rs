@@ -14,6 +14,7 @@ mod presence;
 mod reconnect;
 mod replies;
 mod routing;
+mod sessions;
 mod shutdown;
 mod tls;
 

@@ -1,5 +1,5 @@
-//! Reconnection: the broker stopped and restarted under a running service, persistent sessions
-//! keeping QoS 1 requests for a service that is down, credentials, refused logins.
+//! Reconnection: the broker stopped and restarted under a running service, publishing and
+//! requests during an outage, credentials, refused logins.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker, TestClient};
 use tars_mqtt::{ConnectionState, Json, QoS, Route, Router};
-use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, restart_suite, start, unique};
+use tars_mqtt_it::{WAIT, config, restart_suite, start, unique};
 
 /// A broker process that tests can stop and restart: this crate's rumqttd binary.
 fn restartable_embedded() -> BrokerProcess {
@@ -303,36 +303,6 @@ restart_suite!(
     survives_three_broker_restarts
 );
 
-async fn qos1_requests_wait_for_a_persistent_session(broker: TestBroker) {
-    let p = unique("persist");
-    let id = unique("svc");
-    let cfg = || config(&broker.url(), &id).persistent_session(true);
-    let first = start(cfg(), echo(&p), ()).await;
-    first.shutdown().await;
-    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
-    peer.subscribe(&format!("{p}/echoed")).await;
-    for n in 0..3 {
-        peer.publish_json(
-            &format!("{p}/echo"),
-            &json!({"id": format!("while-down-{n}"), "type": "t", "data": {}}),
-        )
-        .await;
-    }
-    let second = start(cfg(), echo(&p), ()).await;
-    let mut ids = Vec::new();
-    for _ in 0..3 {
-        ids.push(
-            peer.expect(&format!("{p}/echoed"), WAIT).await.json()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    ids.sort();
-    assert_eq!(ids, ["while-down-0", "while-down-1", "while-down-2"]);
-    second.shutdown().await;
-}
-
 /// `refusal` is what the broker's answer to a wrong password says: Mosquitto answers with a
 /// CONNACK refusal, rumqttd closes the connection.
 async fn login_with_percent_encoded_credentials(url_for: impl Fn(&str) -> String, refusal: &str) {
@@ -446,58 +416,3 @@ async fn mosquitto_accepts_percent_encoded_credentials() {
     )
     .await;
 }
-
-/// A service killed with SIGKILL in the middle of a handler, with a persistent session and
-/// acknowledge-after-handler: the broker redelivers the unacknowledged message when the service
-/// comes back, and it is processed.
-async fn a_message_interrupted_by_a_crash_is_redelivered(broker: TestBroker) {
-    let p = unique("crash");
-    let id = unique("svc");
-    let spawn = |delay_ms: &str| {
-        crate::echo_process(&broker.url(), &id, &p)
-            .env("MQTT_PERSISTENT_SESSION", "true")
-            .env("TEST_HANDLER_DELAY_MS", delay_ms)
-            .spawn()
-            .expect("start the service process")
-    };
-    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
-    for topic in [
-        format!("{p}/started"),
-        format!("{p}/echoed"),
-        format!("system/health/{id}"),
-    ] {
-        peer.subscribe(&topic).await;
-    }
-    let mut first = spawn("60000");
-    peer.expect_where(&format!("system/health/{id}"), WAIT, |m| {
-        m.json()["data"]["event"] == "ready"
-    })
-    .await;
-    peer.publish_json(
-        &format!("{p}/echo"),
-        &json!({"id": "interrupted", "type": "t", "data": {"n": 1}}),
-    )
-    .await;
-    let started = peer.expect(&format!("{p}/started"), WAIT).await;
-    assert_eq!(started.json()["data"]["n"], 1, "the handler is running");
-    first.kill().expect("SIGKILL");
-    first.wait().unwrap();
-    peer.expect_where(&format!("system/health/{id}"), WAIT, |m| {
-        m.json()["data"]["event"] == "offline"
-    })
-    .await;
-
-    let mut second = spawn("10");
-    let reply = peer.expect(&format!("{p}/echoed"), WAIT).await.json();
-    assert_eq!(
-        (reply["id"].clone(), reply["data"]["n"].clone()),
-        (json!("interrupted"), json!(1))
-    );
-    second.kill().unwrap();
-    second.wait().unwrap();
-}
-
-broker_suite!(
-    qos1_requests_wait_for_a_persistent_session,
-    a_message_interrupted_by_a_crash_is_redelivered,
-);
