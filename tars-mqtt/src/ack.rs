@@ -116,11 +116,12 @@ impl Sequencer {
 
     /// The guard of the next PUBLISH received.
     pub(crate) fn guard(&mut self, publish: Publish) -> AckGuard {
+        let seq = self.next;
         self.next += 1;
         AckGuard {
             publish: Some(publish),
             epoch: self.epoch.load(Ordering::Acquire),
-            seq: self.next - 1,
+            seq,
             armed: AtomicBool::new(true),
             acks: self.acks.clone(),
         }

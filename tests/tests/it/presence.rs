@@ -9,7 +9,8 @@ use tars_mqtt::testing::TestClient;
 use tars_mqtt::{Json, QoS, Route, Router, Runtime};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, unique};
 
-fn health_event(m: &tars_mqtt::testing::Received) -> String {
+/// The `event` of a health status message.
+pub(crate) fn health_event(m: &tars_mqtt::testing::Received) -> String {
     let v = m.json();
     assert_eq!(v["type"], "health.status");
     v["data"]["event"].as_str().unwrap_or_default().to_owned()

@@ -14,7 +14,8 @@ fn restartable_embedded() -> BrokerProcess {
     BrokerProcess::program(env!("CARGO_BIN_EXE_tars-test-broker")).expect("start the broker binary")
 }
 
-fn echo(p: &str) -> Router<()> {
+/// The echo router on `{p}/echo` → `{p}/echoed`.
+pub(crate) fn echo(p: &str) -> Router<()> {
     tars_mqtt_it::echo(format!("{p}/echo"), format!("{p}/echoed"))
 }
 

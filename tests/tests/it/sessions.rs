@@ -8,9 +8,7 @@ use tars_mqtt::testing::TestClient;
 use tars_mqtt::{ConnectionState, Json, QoS, Route, Router};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, start, unique, wait_until};
 
-fn echo(p: &str) -> Router<()> {
-    tars_mqtt_it::echo(format!("{p}/echo"), format!("{p}/echoed"))
-}
+use crate::reconnect::echo;
 
 async fn qos1_requests_wait_for_a_persistent_session(broker: TestBroker) {
     let p = unique("persist");

@@ -9,12 +9,7 @@ use tars_mqtt::testing::TestClient;
 use tars_mqtt::{ConnectionState, Json, Overflow, QoS, Route, Router};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, start, unique};
 
-fn health_event(m: &tars_mqtt::testing::Received) -> String {
-    m.json()["data"]["event"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
+use crate::presence::health_event;
 
 /// Shutdown while QoS 1 messages are in flight, with a persistent session: in-flight handlers
 /// finish within the drain bound, `shutdown` is published, and every message that was not
