@@ -316,6 +316,23 @@ async fn login_with_percent_encoded_credentials(url_for: impl Fn(&str) -> String
     assert!(!error.contains("wrong"), "the password is not in the error");
 }
 
+/// A Mosquitto that admits only `user` with `password`, and the folder of its password file
+/// (made by `mosquitto_passwd`, installed with Mosquitto) to remove afterwards.
+fn mosquitto_with_password(user: &str, password: &str) -> (BrokerProcess, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(unique("passwd"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwd = dir.join("passwd");
+    let made = std::process::Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&passwd)
+        .args([user, password])
+        .status()
+        .expect("mosquitto_passwd is installed with mosquitto");
+    assert!(made.success());
+    let broker = BrokerProcess::mosquitto(&format!("password_file {}", passwd.display())).unwrap();
+    (broker, dir)
+}
+
 /// A wrong password is refused with one clear reason and retried with backoff, not in a tight
 /// loop; neither the right nor the wrong password appears anywhere in the logs, at any level.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,18 +341,8 @@ async fn login_with_percent_encoded_credentials(url_for: impl Fn(&str) -> String
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn credentials_never_reach_the_logs_and_refusals_back_off() {
-    let dir = std::env::temp_dir().join(unique("secrets"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let passwd = dir.join("passwd");
     let secret = "Sup3r-S3cret-pw";
-    let made = std::process::Command::new("mosquitto_passwd")
-        .args(["-b", "-c"])
-        .arg(&passwd)
-        .args(["svc", secret])
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let broker = BrokerProcess::mosquitto(&format!("password_file {}", passwd.display())).unwrap();
+    let (broker, dir) = mosquitto_with_password("svc", secret);
     let run = |password: &str, for_ms: u64| {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
             .env(
@@ -399,21 +406,12 @@ async fn embedded_broker_accepts_percent_encoded_credentials() {
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn mosquitto_accepts_percent_encoded_credentials() {
-    let dir = std::env::temp_dir().join(unique("passwd"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let passwd = dir.join("passwd");
-    let ok = std::process::Command::new("mosquitto_passwd")
-        .args(["-b", "-c"])
-        .arg(&passwd)
-        .args(["svc@tars", "p@ss:w/rd%"])
-        .status()
-        .expect("mosquitto_passwd is installed with mosquitto");
-    assert!(ok.success());
-    let broker = BrokerProcess::mosquitto(&format!("password_file {}", passwd.display())).unwrap();
+    let (broker, dir) = mosquitto_with_password("svc@tars", "p@ss:w/rd%");
     let port = broker.port();
     login_with_percent_encoded_credentials(
         |creds| format!("mqtt://{creds}@127.0.0.1:{port}"),
         "refused",
     )
     .await;
+    let _ = std::fs::remove_dir_all(dir);
 }
