@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker, TestClient};
-use tars_mqtt::{ConnectionState, Json, QoS, Route, Router};
+use tars_mqtt::{ConnectionState, Json, QoS, Route, Router, ServiceHandle};
 use tars_mqtt_it::{WAIT, config, restart_suite, start, unique};
 
 /// A broker process that tests can stop and restart: this crate's rumqttd binary.
@@ -101,6 +101,16 @@ async fn the_ready_hook_republishes_after_every_reconnection() {
     service.shutdown().await;
 }
 
+/// Stops the broker and waits until the service has noticed (it is no longer ready).
+async fn stop_and_wait_until_noticed(broker: &mut BrokerProcess, service: &ServiceHandle) {
+    broker.stop();
+    let mut readiness = service.readiness();
+    tokio::time::timeout(WAIT, readiness.wait_for(|r| !r.ready))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
 /// While the broker is down, publishes fill a bounded queue and then fail after
 /// `publish_timeout`; requests fail after their own timeout; nothing waits longer; publishing
 /// works again once the broker is back.
@@ -112,12 +122,7 @@ async fn publishing_while_the_broker_is_down_is_bounded(mut broker: BrokerProces
         .request_timeout(Duration::from_millis(500));
     let service = start(cfg, Router::<()>::new(), ()).await;
     let publisher = service.publisher();
-    broker.stop();
-    let mut readiness = service.readiness();
-    tokio::time::timeout(WAIT, readiness.wait_for(|r| !r.ready))
-        .await
-        .unwrap()
-        .unwrap();
+    stop_and_wait_until_noticed(&mut broker, &service).await;
     let (mut queued, mut refused) = (0, 0);
     for n in 0..20 {
         // The bound under test is the publish timeout; WAIT only keeps a hang from hanging the test.
@@ -158,10 +163,7 @@ async fn publishing_while_the_broker_is_down_is_bounded(mut broker: BrokerProces
     broker.start().unwrap();
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
     peer.subscribe(&format!("{p}/out")).await;
-    tokio::time::timeout(WAIT, readiness.wait_for(|r| r.ready))
-        .await
-        .unwrap()
-        .unwrap();
+    service.wait_ready(WAIT).await.unwrap();
     publisher
         .event(&format!("{p}/out"), "t", &json!({"n": "after"}))
         .await
@@ -280,12 +282,7 @@ async fn a_request_made_during_an_outage_waits_for_its_reply_subscription(
             .timeout(WAIT)
     };
     ask().await.expect("answered by itself while connected");
-    broker.stop();
-    let mut readiness = service.readiness();
-    tokio::time::timeout(WAIT, readiness.wait_for(|r| !r.ready))
-        .await
-        .unwrap()
-        .unwrap();
+    stop_and_wait_until_noticed(&mut broker, &service).await;
     let during = tokio::spawn(ask().into_future());
     tokio::time::sleep(Duration::from_millis(300)).await;
     broker.start().unwrap();
