@@ -98,6 +98,12 @@ impl Dispatcher {
         }
         let mut matched = Vec::new();
         self.trie.matches(&inbound.topic, |&i| matched.push(i));
+        if matched.is_empty()
+            && let Err(e) = crate::topic::validate_topic_name(&inbound.topic)
+        {
+            // No conforming broker delivers such a name; one that does gets no route run.
+            tracing::warn!(topic = %inbound.topic, error = %e, "ignored a message whose topic is not a valid topic name");
+        }
         for &i in &matched {
             let slot = &self.slots[i];
             RouteStats::bump(&slot.meta.stats.received);

@@ -244,8 +244,20 @@ impl TopicFilter {
     /// Whether `topic` matches this filter (MQTT 3.1.1 §4.7, share prefix ignored).
     ///
     /// `#` also matches its parent level (`a/#` matches `a`), empty levels are levels, and a
-    /// topic starting with `$` is not matched by a filter starting with a wildcard.
+    /// topic starting with `$` is not matched by a filter starting with a wildcard. A `topic`
+    /// that is not a valid topic name (empty, or containing `+`, `#` or NUL: see
+    /// [`validate_topic_name`]) matches nothing, not even `#`.
+    ///
+    /// ```
+    /// # use tars_mqtt::TopicFilter;
+    /// let any = TopicFilter::parse("sensors/#").unwrap();
+    /// assert!(any.matches("sensors/kitchen/temp"));
+    /// assert!(!any.matches("sensors/+/temp")); // a filter, not a topic name
+    /// ```
     pub fn matches(&self, topic: &str) -> bool {
+        if validate_topic_name(topic).is_err() {
+            return false;
+        }
         if topic.starts_with('$') && !matches!(self.levels.first(), Some(Level::Exact(_))) {
             return false;
         }

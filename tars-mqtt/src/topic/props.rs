@@ -5,8 +5,12 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// §4.7 read literally, level by level.
+/// §4.7 read literally, level by level. A topic name holds no wildcards and is never empty
+/// (§4.7.1, §4.7.3), so such a "name" matches nothing.
 fn reference_matches(filter: &str, topic: &str) -> bool {
+    if topic.is_empty() || topic.contains(['+', '#', '\0']) {
+        return false;
+    }
     let f: Vec<&str> = filter.split('/').collect();
     let t: Vec<&str> = topic.split('/').collect();
     if topic.starts_with('$') && (f[0] == "+" || f[0] == "#") {
@@ -47,8 +51,21 @@ prop_compose! {
     }
 }
 
+/// A topic level as it may arrive: mostly valid, sometimes a wildcard or a NUL (which no valid
+/// topic name holds, but a faulty peer or broker may send).
+fn name_level() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => level(),
+        1 => Just("+".to_owned()),
+        1 => Just("#".to_owned()),
+        1 => Just("a+".to_owned()),
+        1 => Just("b#c".to_owned()),
+        1 => Just("\0".to_owned()),
+    ]
+}
+
 prop_compose! {
-    fn topic()(levels in prop::collection::vec(level(), 1..6)) -> String {
+    fn topic()(levels in prop::collection::vec(name_level(), 1..6)) -> String {
         levels.join("/")
     }
 }

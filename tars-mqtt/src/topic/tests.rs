@@ -117,6 +117,20 @@ fn topic_names_for_publishing() {
     assert_eq!(validate_topic_name("/"), Ok(()));
 }
 
+/// A topic name with a wildcard is not a name (MQTT 3.1.1 §4.7.1): no filter matches it, not
+/// even `#` or the filter spelled the same way, in the matcher and in the trie alike.
+#[test]
+fn invalid_topic_names_match_nothing() {
+    let filters = ["#", "+", "a/+", "a/#", "+/+", "a/+/b", "{x}/#"];
+    for name in ["a/+", "a/#", "+", "#", "a/+/b", "a/b+", "c#", "", "a\0b"] {
+        for filter in filters {
+            assert!(!parse(filter).matches(name), "{filter} matched {name:?}");
+        }
+        assert_eq!(trie_matches(&filters, name), [0usize; 0], "{name:?}");
+    }
+    assert!(parse("a/+").matches("a/b"));
+}
+
 fn trie_matches(filters: &[&str], topic: &str) -> Vec<usize> {
     let mut trie = FilterTrie::default();
     for (i, f) in filters.iter().enumerate() {
@@ -135,7 +149,8 @@ fn trie_agrees_with_the_filter_matcher() {
         "/#", "a/b/c/#",
     ];
     let topics = [
-        "a", "a/b", "a/b/c", "a//c", "/", "", "b", "$SYS/x", "$SYS", "x/b", "a/b/c/d", "/a",
+        "a", "a/b", "a/b/c", "a//c", "/", "", "b", "$SYS/x", "$SYS", "x/b", "a/b/c/d", "/a", "a/+",
+        "#",
     ];
     for topic in topics {
         let expected: Vec<usize> = (0..filters.len())

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Level, TopicFilter};
+use super::{Level, TopicFilter, validate_topic_name};
 
 /// Maps filters to values; [`FilterTrie::matches`] returns every value whose filter matches.
 #[derive(Debug)]
@@ -56,8 +56,12 @@ impl<T> FilterTrie<T> {
         node.here.push(value);
     }
 
-    /// Calls `found` once for every value whose filter matches `topic` (MQTT 3.1.1 §4.7).
+    /// Calls `found` once for every value whose filter matches `topic` (MQTT 3.1.1 §4.7); never
+    /// for a `topic` that is not a valid topic name (see [`TopicFilter::matches`]).
     pub(crate) fn matches<'a>(&'a self, topic: &str, mut found: impl FnMut(&'a T)) {
+        if validate_topic_name(topic).is_err() {
+            return;
+        }
         let levels: Vec<&str> = topic.split('/').collect();
         // A topic starting with `$` is not matched by a filter starting with a wildcard.
         let wildcards_at_root = !topic.starts_with('$');
