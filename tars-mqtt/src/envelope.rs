@@ -67,19 +67,28 @@ pub struct EnvelopeHeader {
     pub source: Option<String>,
 }
 
+/// The envelope as the Python `Envelope` model accepts it: `id`, `ts` and `source` may be absent
+/// (they get defaults) but not `null`, and no other key is allowed.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Wire<'a> {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     id: Option<String>,
     #[serde(rename = "type")]
     event_type: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     ts: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     source: Option<String>,
     #[serde(borrow)]
     data: &'a RawValue,
+}
+
+/// For a field that may be absent (`None` through `#[serde(default)]`) but not `null`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 /// The three shapes a payload can have under the lenient rules.
