@@ -11,15 +11,25 @@
 //! - `stt/final`, `tts/say`: stored as documents (in memory), visible to later queries.
 //! - After every (re)connection: the retained `system/character/current` snapshot.
 //!
+//! Every payload is one of the typed contracts of the Python services
+//! (`tars_mqtt_examples::contracts`), so each request accepts exactly what its Python model
+//! accepts (a `message_id`, every optional field, `null` where the model allows it) and refuses
+//! the rest, and every reply validates against the model its Python consumer reads it with.
+//!
 //! Run: `cargo run --example memory_worker`
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use tars_mqtt::PublishError;
 use tars_mqtt::prelude::*;
-use tars_mqtt::{PublishError, new_id, now};
+use tars_mqtt_examples::contracts::{
+    CharacterGetRequest, CharacterSection, CharacterSnapshot, CharacterUpdate, Document,
+    FinalTranscript, HealthPing, MemoryQuery, MemoryResult, MemoryResults, MessageId, SectionValue,
+    TtsSay, decode,
+};
 
 /// The character tables of `character.toml`, in snapshot order.
 const TABLES: [&str; 6] = [
@@ -31,147 +41,103 @@ const TABLES: [&str; 6] = [
     "example_interactions",
 ];
 
-/// `system/character/current`: `{message_id, name, description, systemprompt, <tables>}`.
-#[derive(Serialize, Clone, Debug)]
-pub struct CharacterSnapshot {
-    message_id: String,
-    name: String,
-    description: Option<String>,
-    systemprompt: Option<String>,
-    traits: Map<String, Value>,
-    voice: Map<String, Value>,
-    meta: Map<String, Value>,
-    scenario: Map<String, Value>,
-    personality_notes: Map<String, Value>,
-    example_interactions: Map<String, Value>,
-}
-
-impl CharacterSnapshot {
-    /// Reads `{dir}/{name}/character.toml`; a missing or unreadable file gives the bare name.
-    pub fn load(dir: Option<&PathBuf>, name: &str) -> Self {
-        let file = dir.map(|d| d.join(name).join("character.toml"));
-        let table: toml::Table = match file.as_ref().map(std::fs::read_to_string) {
-            Some(Ok(text)) => toml::from_str(&text).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "character.toml does not parse; using defaults");
-                toml::Table::new()
-            }),
-            _ => toml::Table::new(),
-        };
-        let json = serde_json::to_value(&table).unwrap_or_default();
-        let info = &json["info"];
-        let text = |key: &str| info[key].as_str().map(str::to_owned);
-        let object = |key: &str| json[key].as_object().cloned().unwrap_or_default();
-        let [
-            traits,
-            voice,
-            meta,
-            scenario,
-            personality_notes,
-            example_interactions,
-        ] = TABLES.map(object);
-        Self {
-            message_id: new_id(),
-            name: text("name").unwrap_or_else(|| name.to_owned()),
-            description: text("description"),
-            systemprompt: text("systemprompt"),
-            traits,
-            voice,
-            meta,
-            scenario,
-            personality_notes,
-            example_interactions,
-        }
-    }
-
-    /// The snapshot as a JSON object (for sections).
-    fn as_map(&self) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        }
+/// Reads `{dir}/{name}/character.toml` into a snapshot with a fresh `message_id`; a missing or
+/// unreadable file gives the bare name.
+pub fn load_character(dir: Option<&PathBuf>, name: &str) -> CharacterSnapshot {
+    let file = dir.map(|d| d.join(name).join("character.toml"));
+    let table: toml::Table = match file.as_ref().map(std::fs::read_to_string) {
+        Some(Ok(text)) => toml::from_str(&text).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "character.toml does not parse; using defaults");
+            toml::Table::new()
+        }),
+        _ => toml::Table::new(),
+    };
+    let json = serde_json::to_value(&table).unwrap_or_default();
+    let info = &json["info"];
+    let text = |key: &str| info[key].as_str().map(str::to_owned);
+    let object = |key: &str| json[key].as_object().cloned().unwrap_or_default();
+    let [
+        traits,
+        voice,
+        meta,
+        scenario,
+        personality_notes,
+        example_interactions,
+    ] = TABLES.map(object);
+    CharacterSnapshot {
+        message_id: MessageId::default(),
+        name: text("name").unwrap_or_else(|| name.to_owned()),
+        description: text("description"),
+        systemprompt: text("systemprompt"),
+        traits,
+        voice,
+        meta,
+        scenario,
+        personality_notes,
+        example_interactions,
     }
 }
 
-/// The data of the retained `system/health/memory` error.
-pub fn memory_error(reason: &str) -> Value {
-    json!({"message_id": new_id(), "ok": false, "err": reason, "timestamp": now()})
+/// The snapshot as a JSON object (for sections).
+fn as_map(snapshot: &CharacterSnapshot) -> Map<String, Value> {
+    match serde_json::to_value(snapshot) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
 }
 
-/// A `memory/query` request.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MemoryQuery {
-    text: String,
-    top_k: Option<u32>,
-    max_tokens: Option<u32>,
-    #[serde(default)]
-    include_context: bool,
-    #[serde(default = "one")]
-    context_window: u32,
-    #[serde(default = "hybrid")]
-    retrieval_strategy: Strategy,
+/// What `character/get` answers: the whole snapshot or one section.
+#[derive(Serialize, Debug)]
+#[serde(untagged)]
+pub enum CharacterReply {
+    /// `section` was none.
+    Snapshot(CharacterSnapshot),
+    /// One section, or an error value listing them.
+    Section(CharacterSection),
 }
 
-fn one() -> u32 {
-    1
-}
-
-fn hybrid() -> Strategy {
-    Strategy::Hybrid
-}
-
-#[derive(Deserialize, Serialize, Clone, Copy, PartialEq, Debug)]
-#[serde(rename_all = "lowercase")]
+/// How a query ranks: the strategies the worker knows; any other name ranks as `hybrid`.
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Strategy {
     Hybrid,
     Recent,
     Similarity,
 }
 
-/// One result of `memory/results`.
-#[derive(Serialize, Debug)]
-struct Hit {
-    document: String,
-    score: f64,
-    timestamp: Option<Value>,
-    context_type: &'static str,
-    token_count: u32,
-}
+impl Strategy {
+    fn from_name(name: &str) -> Self {
+        match name {
+            "recent" => Self::Recent,
+            "similarity" => Self::Similarity,
+            _ => Self::Hybrid,
+        }
+    }
 
-/// The `memory/results` reply.
-#[derive(Serialize, Debug)]
-pub struct MemoryResults {
-    message_id: String,
-    query: String,
-    k: usize,
-    results: Vec<Hit>,
-    total_tokens: u32,
-    strategy_used: Strategy,
-    truncated: bool,
-}
-
-/// A stored document: the `data` object of an `stt/final` or `tts/say` envelope.
-struct Document {
-    text: String,
-    data: Map<String, Value>,
+    fn name(self) -> &'static str {
+        match self {
+            Self::Hybrid => "hybrid",
+            Self::Recent => "recent",
+            Self::Similarity => "similarity",
+        }
+    }
 }
 
 /// `floor(words × 1.3)`.
-fn token_count(text: &str) -> u32 {
-    (text.split_whitespace().count() as f64 * 1.3).floor() as u32
+fn token_count(text: &str) -> i64 {
+    (text.split_whitespace().count() as f64 * 1.3).floor() as i64
 }
 
 fn words(text: &str) -> Vec<String> {
     text.split_whitespace().map(|w| w.to_lowercase()).collect()
 }
 
-/// The memory worker's state: documents and the character.
+/// The memory worker's state: documents (their texts) and the character.
 pub struct MemoryWorker {
-    documents: Mutex<Vec<Document>>,
+    documents: Mutex<Vec<String>>,
     character: Mutex<CharacterSnapshot>,
     character_dir: Option<PathBuf>,
     character_name: String,
-    default_top_k: u32,
+    default_top_k: i64,
 }
 
 // mqtt-plumbing: begin (counted by examples/migration/count_lines.sh)
@@ -204,13 +170,13 @@ impl MemoryWorker {
     }
 
     #[subscribe("stt/final", qos = 1, group = "memory")]
-    async fn stt_final(&self, data: Map<String, Value>) {
-        self.store(data);
+    async fn stt_final(&self, transcript: FinalTranscript) {
+        self.store(&transcript.text);
     }
 
     #[subscribe("tts/say", qos = 1, group = "memory")]
-    async fn tts_say(&self, data: Map<String, Value>) {
-        self.store(data);
+    async fn tts_say(&self, say: TtsSay) {
+        self.store(&say.text);
     }
 
     #[subscribe(
@@ -218,14 +184,14 @@ impl MemoryWorker {
         reply = "character/result",
         event = "character.result"
     )]
-    async fn character_get(&self, request: Map<String, Value>) -> Value {
+    async fn character_get(&self, request: CharacterGetRequest) -> CharacterReply {
         self.character_section(&request)
     }
 
     #[subscribe("character/update", qos = 1)]
     async fn character_update(
         &self,
-        update: Map<String, Value>,
+        update: CharacterUpdate,
         publisher: Publisher,
     ) -> Result<(), PublishError> {
         if self.update_character(update) {
@@ -253,14 +219,12 @@ impl MemoryWorker {
         Ok(Self::new(character_dir, character_name, default_top_k))
     }
 
-    /// A worker with no documents and the character loaded from `character_dir`.
-    pub fn new(character_dir: Option<PathBuf>, character_name: String, default_top_k: u32) -> Self {
+    /// A worker with no documents and the character loaded from `character_dir`;
+    /// `default_top_k` answers queries that leave `top_k` out.
+    pub fn new(character_dir: Option<PathBuf>, character_name: String, default_top_k: i64) -> Self {
         Self {
             documents: Mutex::new(Vec::new()),
-            character: Mutex::new(CharacterSnapshot::load(
-                character_dir.as_ref(),
-                &character_name,
-            )),
+            character: Mutex::new(load_character(character_dir.as_ref(), &character_name)),
             character_dir,
             character_name,
             default_top_k,
@@ -270,14 +234,14 @@ impl MemoryWorker {
     // mqtt-plumbing: begin
     /// Publishes the retained snapshot; its envelope id is its `message_id`.
     pub async fn publish_character(&self, publisher: &Publisher) -> Result<(), PublishError> {
-        let snapshot = self.character.lock().unwrap().clone();
+        let snapshot = self.character();
         publisher
             .event(
                 "system/character/current",
                 "system.character.current",
                 &snapshot,
             )
-            .correlation_id(snapshot.message_id.clone())
+            .correlation_id(snapshot.message_id.to_string())
             .retain(true)
             .await
             .map(drop)
@@ -285,51 +249,55 @@ impl MemoryWorker {
 
     // mqtt-plumbing: end
 
-    /// `character/get`: the whole snapshot (`section` null), `{message_id, section, value}`, or
-    /// an error value listing the sections.
-    pub fn character_section(&self, request: &Map<String, Value>) -> Value {
-        let snapshot = self.character.lock().unwrap().clone();
-        let section = match request.get("section") {
-            None | Some(Value::Null) => return serde_json::to_value(&snapshot).unwrap_or_default(),
-            Some(section) => section
-                .as_str()
-                .map_or_else(|| section.to_string(), str::to_owned),
+    /// `character/get`: the whole snapshot (`section` none), `{message_id, section, value}`,
+    /// or an error value listing the sections.
+    pub fn character_section(&self, request: &CharacterGetRequest) -> CharacterReply {
+        let snapshot = self.character();
+        let Some(section) = request.section.clone() else {
+            return CharacterReply::Snapshot(snapshot);
         };
-        let map = snapshot.as_map();
-        let value = map.get(&section).cloned().unwrap_or_else(|| {
-            json!({
-                "error": format!("unknown section '{section}'"),
-                "available": map.keys().collect::<Vec<_>>(),
-            })
-        });
-        json!({"message_id": new_id(), "section": section, "value": value})
+        let map = as_map(&snapshot);
+        let value = match map.get(&section) {
+            Some(Value::Object(table)) => Some(SectionValue::Object(table.clone())),
+            Some(Value::String(text)) => Some(SectionValue::Text(text.clone())),
+            Some(_) => None,
+            None => Some(SectionValue::Object(Map::from_iter([
+                (
+                    "error".to_owned(),
+                    json!(format!("unknown section '{section}'")),
+                ),
+                (
+                    "available".to_owned(),
+                    json!(map.keys().collect::<Vec<_>>()),
+                ),
+            ]))),
+        };
+        CharacterReply::Section(CharacterSection {
+            message_id: MessageId::default(),
+            section,
+            value,
+        })
     }
 
     /// `character/update`: sets a trait or reloads the traits; `false` (and a log line) for
-    /// anything else, which changes nothing.
-    pub fn update_character(&self, update: Map<String, Value>) -> bool {
-        let field = |key: &str| update.get(key);
-        match (
-            field("section").and_then(Value::as_str),
-            field("trait").and_then(Value::as_str),
-            field("value").and_then(Value::as_u64),
-        ) {
-            (Some("traits"), Some(name), Some(value)) if value <= 100 => {
-                self.character
-                    .lock()
-                    .unwrap()
+    /// an update that changes nothing: a section other than `traits`, an action other than
+    /// `reset_traits`.
+    pub fn update_character(&self, update: CharacterUpdate) -> bool {
+        match update {
+            CharacterUpdate::Trait(set) if set.section == "traits" => {
+                let mut character = self.character.lock().unwrap();
+                character
                     .traits
-                    .insert(name.to_owned(), json!(value));
+                    .insert(set.trait_name, json!(set.value.get()));
                 true
             }
-            _ if field("action").and_then(Value::as_str) == Some("reset_traits") => {
+            CharacterUpdate::Reset(reset) if reset.action == "reset_traits" => {
                 *self.character.lock().unwrap() =
-                    CharacterSnapshot::load(self.character_dir.as_ref(), &self.character_name);
+                    load_character(self.character_dir.as_ref(), &self.character_name);
                 true
             }
-            _ => {
-                let update = Value::Object(update);
-                tracing::warn!(%update, "ignoring an unsupported character update");
+            other => {
+                tracing::warn!(update = ?other, "ignoring a character update that changes nothing");
                 false
             }
         }
@@ -340,42 +308,23 @@ impl MemoryWorker {
         self.character.lock().unwrap().clone()
     }
 
-    /// `Ok(None)` for an empty query (no reply), `Err` for an invalid one.
+    /// `Ok(None)` for an empty query (no reply), `Err` for one that `MemoryQuery` refuses, with
+    /// the path of the offending field.
     pub fn validate(&self, request: Value) -> Result<Option<MemoryQuery>, String> {
         let query: MemoryQuery =
-            serde_json::from_value(request).map_err(|e| format!("invalid memory query: {e}"))?;
-        if query.text.trim().is_empty() {
-            return Ok(None);
-        }
-        let top_k = query.top_k.unwrap_or(self.default_top_k);
-        if !(1..=50).contains(&top_k) {
-            return Err(format!("top_k must be from 1 to 50, got {top_k}"));
-        }
-        if let Some(max) = query.max_tokens
-            && !(1..=10_000).contains(&max)
-        {
-            return Err(format!(
-                "max_tokens must be null or from 1 to 10000, got {max}"
-            ));
-        }
-        if query.context_window > 5 {
-            return Err(format!(
-                "context_window must be from 0 to 5, got {}",
-                query.context_window
-            ));
-        }
-        Ok(Some(MemoryQuery {
-            top_k: Some(top_k),
-            ..query
-        }))
+            decode(request).map_err(|e| format!("invalid memory query: {e}"))?;
+        Ok((!query.text.trim().is_empty()).then_some(query))
     }
 
     // mqtt-plumbing: begin
     async fn report_error(&self, publisher: &Publisher, reason: &str) -> Result<(), PublishError> {
         tracing::warn!(%reason, "invalid memory query");
-        let data = memory_error(reason);
         publisher
-            .event("system/health/memory", "system.health.memory", &data)
+            .event(
+                "system/health/memory",
+                "system.health.memory",
+                &HealthPing::error(reason),
+            )
             .retain(true)
             .await
             .map(drop)
@@ -383,31 +332,27 @@ impl MemoryWorker {
 
     // mqtt-plumbing: end
 
-    /// Stores a document (objects with an empty `text` are not stored).
-    pub fn store(&self, data: Map<String, Value>) {
-        let text = data
-            .get("text")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+    /// Stores a document (an empty `text` is not stored).
+    pub fn store(&self, text: &str) {
         if !text.trim().is_empty() {
-            self.documents.lock().unwrap().push(Document { text, data });
+            self.documents.lock().unwrap().push(text.to_owned());
         }
     }
 
     /// Answers a validated query.
     pub fn retrieve(&self, query: &MemoryQuery) -> MemoryResults {
         let documents = self.documents.lock().unwrap();
-        let top_k = query.top_k.unwrap_or(self.default_top_k) as usize;
+        let strategy = Strategy::from_name(&query.retrieval_strategy);
+        let top_k = query.top_k.map_or(self.default_top_k, |k| k.get()) as usize;
         let wanted = words(&query.text);
-        let similarity = |doc: &Document| {
-            let doc_words = words(&doc.text);
+        let similarity = |doc: &str| {
+            let doc_words = words(doc);
             let shared = wanted.iter().filter(|w| doc_words.contains(w)).count();
             shared as f64 / wanted.len().max(1) as f64
         };
         let n = documents.len();
         // (index, score), best first.
-        let mut ranked: Vec<(usize, f64)> = match query.retrieval_strategy {
+        let mut ranked: Vec<(usize, f64)> = match strategy {
             Strategy::Recent => (0..n).rev().map(|i| (i, 1.0)).collect(),
             Strategy::Similarity => (0..n)
                 .map(|i| (i, similarity(&documents[i])))
@@ -422,14 +367,14 @@ impl MemoryWorker {
                 })
                 .collect(),
         };
-        if query.retrieval_strategy != Strategy::Recent {
+        if strategy != Strategy::Recent {
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         }
         ranked.truncate(top_k);
         let mut picked: Vec<(usize, f64, &'static str)> =
             ranked.iter().map(|&(i, s)| (i, s, "target")).collect();
-        if query.include_context && query.retrieval_strategy != Strategy::Recent {
-            let w = query.context_window as usize;
+        if query.include_context && strategy != Strategy::Recent {
+            let w = query.context_window.get() as usize;
             for &(i, _) in &ranked {
                 for j in i.saturating_sub(w)..=(i + w).min(n.saturating_sub(1)) {
                     if !picked.iter().any(|p| p.0 == j) {
@@ -441,34 +386,34 @@ impl MemoryWorker {
         let mut results = Vec::new();
         let (mut total_tokens, mut truncated) = (0, false);
         for (i, score, context_type) in picked {
-            let doc = &documents[i];
-            let tokens = token_count(&doc.text);
+            let text = &documents[i];
+            let tokens = token_count(text);
             if query
                 .max_tokens
-                .is_some_and(|max| total_tokens + tokens > max)
+                .is_some_and(|max| total_tokens + tokens > max.get())
             {
                 truncated = true;
                 break;
             }
             total_tokens += tokens;
-            results.push(Hit {
-                document: doc.text.clone(),
-                score,
-                timestamp: doc.data.get("timestamp").cloned(),
-                context_type,
-                token_count: tokens,
+            results.push(MemoryResult {
+                document: Document::Object(Map::from_iter([("text".to_owned(), json!(text))])),
+                score: Some(score),
+                timestamp: None,
+                context_type: context_type.to_owned(),
+                token_count: Some(tokens),
             });
         }
         MemoryResults {
-            message_id: new_id(),
+            message_id: MessageId::default(),
             query: query.text.clone(),
             k: results
                 .iter()
                 .filter(|r| r.context_type == "target")
-                .count(),
+                .count() as i64,
             results,
-            total_tokens,
-            strategy_used: query.retrieval_strategy,
+            total_tokens: Some(total_tokens),
+            strategy_used: strategy.name().to_owned(),
             truncated,
         }
     }
@@ -480,9 +425,7 @@ impl MemoryWorker {
 #[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info,rumqttd=off".into()))
-        .init();
+    tars_mqtt_examples::init_tracing("info,rumqttd=off");
     let worker = MemoryWorker::from_env()?;
     let mut config = MemoryWorker::config()?;
     let _demo_broker = match std::env::var_os("MQTT_URL") {

@@ -89,9 +89,7 @@ fn config<S: Service>(url: &str) -> Result<MqttConfig, tars_mqtt::ConfigError> {
 
 #[tokio::main]
 pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,rumqttd=off".into()))
-        .try_init();
+    tars_mqtt_examples::init_tracing("warn,rumqttd=off");
     let broker = EmbeddedBroker::start();
     println!("embedded broker on {}", broker.url());
 

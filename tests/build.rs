@@ -1,8 +1,16 @@
 //! Sets `cfg(has_mosquitto)` when Mosquitto is installed, so the Mosquitto suite is visibly
-//! ignored (not silently passed) where it is not.
+//! ignored (not silently passed) where it is not; and `cfg(has_shared_contracts)` when the
+//! Python services' contracts are published beside the repository (`../shared/contracts/py-tars`),
+//! so the check that `tests/contracts/py-tars` is an exact copy of them runs.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_mosquitto)");
+    println!("cargo::rustc-check-cfg=cfg(has_shared_contracts)");
+    let shared = std::path::Path::new("../../shared/contracts/py-tars");
+    println!("cargo::rerun-if-changed={}", shared.display());
+    if shared.is_dir() {
+        println!("cargo::rustc-cfg=has_shared_contracts");
+    }
     println!("cargo::rerun-if-env-changed=MOSQUITTO");
     println!("cargo::rerun-if-env-changed=PATH");
     let candidates = [

@@ -14,12 +14,16 @@ pub mod port;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use port::{MemoryWorker, memory_error};
+use port::MemoryWorker;
 use rumqttc::{
     AsyncClient, Event, LastWill, MqttOptions, NetworkOptions, Outgoing, Packet, Publish, QoS,
 };
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use tars_mqtt_examples::contracts::{
+    CharacterGetRequest, CharacterUpdate, FinalTranscript, HealthPing, TtsSay,
+};
 use tokio::sync::{mpsc, watch};
 
 // mqtt-plumbing: begin (counted by examples/migration/count_lines.sh)
@@ -79,9 +83,13 @@ fn decode(payload: &[u8]) -> Option<(Option<String>, Map<String, Value>)> {
     let text = std::str::from_utf8(payload).ok()?;
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(object)) => {
+            let absent_or = |key: &str, is: fn(&Value) -> bool| object.get(key).is_none_or(is);
             let is_envelope = object.keys().all(|k| KEYS.contains(&k.as_str()))
                 && object.get("type").is_some_and(Value::is_string)
-                && object.get("data").is_some_and(Value::is_object);
+                && object.get("data").is_some_and(Value::is_object)
+                && absent_or("id", Value::is_string)
+                && absent_or("ts", Value::is_number)
+                && absent_or("source", Value::is_string);
             if is_envelope {
                 let id = object.get("id").and_then(Value::as_str).map(str::to_owned);
                 let Some(Value::Object(data)) = object.get("data").cloned() else {
@@ -98,6 +106,13 @@ fn decode(payload: &[u8]) -> Option<(Option<String>, Map<String, Value>)> {
             Map::from_iter([("text".to_owned(), Value::from(text))]),
         )),
     }
+}
+
+/// The data as the payload type of its topic, or `None` (logged) when it is not one.
+fn typed<T: DeserializeOwned>(topic: &str, data: Map<String, Value>) -> Option<T> {
+    serde_json::from_value(Value::Object(data))
+        .map_err(|e| tracing::error!(topic, error = %e, "payload refused"))
+        .ok()
 }
 
 enum Work {
@@ -219,10 +234,7 @@ pub async fn serve(
 
 async fn publish_character(client: &AsyncClient, worker: &MemoryWorker) {
     let snapshot = worker.character();
-    let id = serde_json::to_value(&snapshot)
-        .ok()
-        .and_then(|v| v["message_id"].as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let id = snapshot.message_id.to_string();
     let payload = envelope(&id, "system.character.current", &snapshot);
     let _ = client
         .publish("system/character/current", QoS::AtLeastOnce, true, payload)
@@ -245,25 +257,38 @@ async fn handle(client: &AsyncClient, worker: &MemoryWorker, publish: Publish) {
             }
             Ok(None) => {}
             Err(reason) => {
-                let error = envelope(&new_id(), "system.health.memory", memory_error(&reason));
+                let error = envelope(&new_id(), "system.health.memory", HealthPing::error(reason));
                 let _ = client
                     .publish("system/health/memory", QoS::AtLeastOnce, true, error)
                     .await;
             }
         },
-        "stt/final" | "tts/say" => worker.store(data),
+        "stt/final" => {
+            if let Some(transcript) = typed::<FinalTranscript>(&publish.topic, data) {
+                worker.store(&transcript.text);
+            }
+        }
+        "tts/say" => {
+            if let Some(say) = typed::<TtsSay>(&publish.topic, data) {
+                worker.store(&say.text);
+            }
+        }
         "character/get" => {
+            let Some(request) = typed::<CharacterGetRequest>(&publish.topic, data) else {
+                return;
+            };
             let result = envelope(
                 &reply_id,
                 "character.result",
-                worker.character_section(&data),
+                worker.character_section(&request),
             );
             let _ = client
                 .publish("character/result", QoS::AtMostOnce, false, result)
                 .await;
         }
         "character/update" => {
-            if worker.update_character(data) {
+            let update = typed::<CharacterUpdate>(&publish.topic, data);
+            if update.is_some_and(|u| worker.update_character(u)) {
                 publish_character(client, worker).await;
             }
         }
@@ -275,7 +300,7 @@ async fn handle(client: &AsyncClient, worker: &MemoryWorker, publish: Publish) {
 #[allow(dead_code)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info").init();
+    tars_mqtt_examples::init_tracing("info");
     let url = std::env::var("MQTT_URL")?;
     let (host, port) = url
         .trim_start_matches("mqtt://")

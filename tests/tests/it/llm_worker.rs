@@ -37,15 +37,30 @@ async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBr
         &json!({"id": "s1", "type": "stt.final", "data": {"text": "we met at the station"}}),
     )
     .await;
-    // Several requests at once, each awaiting its own correlated memory reply.
+    // Several requests at once (as the router sends them: an `LLMRequest` with a `message_id`
+    // and the request's own `id`), each awaiting its own correlated memory reply.
     for n in 0..5 {
-        peer.publish_json("llm/request", &json!({"id": format!("llm-{n}"), "type": "llm.request", "data": {"text": "the station"}})).await;
+        let data = json!({"id": format!("req-{n}"), "message_id": uuid::Uuid::new_v4().simple().to_string(), "text": "the station", "stream": false, "use_rag": true, "rag_k": 2});
+        peer.publish_json(
+            "llm/request",
+            &json!({"id": format!("llm-{n}"), "type": "llm.request", "data": data}),
+        )
+        .await;
     }
+    let response = crate::contracts::validator("llm.LLMResponse");
     let mut ids = Vec::new();
     for _ in 0..5 {
         let reply = peer.expect("llm/response", WAIT).await.json();
         assert_eq!(reply["type"], "llm.response");
-        assert_eq!(reply["data"]["memories"], 1);
+        crate::contracts::assert_valid(&response, &reply["data"], "the LLM response");
+        assert_eq!(
+            reply["data"]["id"]
+                .as_str()
+                .unwrap()
+                .replace("req-", "llm-"),
+            reply["id"].as_str().unwrap(),
+            "the response carries the request's id"
+        );
         assert!(
             reply["data"]["reply"]
                 .as_str()
@@ -58,7 +73,7 @@ async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBr
     ids.sort();
     assert_eq!(ids, ["llm-0", "llm-1", "llm-2", "llm-3", "llm-4"]);
 
-    // Without the memory worker, the request fails after its timeout with an error reply.
+    // Without the memory worker, the lookup fails after its timeout: the response says why.
     memory.shutdown().await;
     let slow = llm::LlmWorker::new(Duration::from_millis(300));
     llm.shutdown().await;
@@ -68,16 +83,21 @@ async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBr
     llm.wait_ready(WAIT).await.unwrap();
     peer.publish_json(
         "llm/request",
-        &json!({"id": "lonely", "type": "llm.request", "data": {"text": "anyone?"}}),
+        &json!({"id": "lonely", "type": "llm.request", "data": {"id": "req-lonely", "text": "anyone?"}}),
     )
     .await;
     let reply = peer.expect("llm/response", WAIT).await.json();
     assert_eq!(
         (reply["id"].clone(), reply["type"].clone()),
-        (json!("lonely"), json!("error"))
+        (json!("lonely"), json!("llm.response"))
     );
+    crate::contracts::assert_valid(&response, &reply["data"], "the failed LLM response");
+    assert_eq!(reply["data"]["reply"], json!(null));
     assert!(
-        reply["data"]["err"].as_str().unwrap().contains("no reply"),
+        reply["data"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no reply"),
         "{reply}"
     );
     llm.shutdown().await;

@@ -3,6 +3,7 @@
 
 mod chaos;
 mod config;
+mod contracts;
 mod dispatch;
 mod envelope;
 mod extensions;

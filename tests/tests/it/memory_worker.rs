@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tars_mqtt::testing::{BrokerProcess, Received, TestClient};
 use tars_mqtt::{Runtime, Service, ServiceHandle};
-use tars_mqtt_it::{TestBroker, WAIT, broker_suite, unique};
+use tars_mqtt_it::{TempDir, TestBroker, WAIT, broker_suite, unique};
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../examples/memory_worker.rs"]
@@ -21,12 +21,12 @@ use port::MemoryWorker;
 
 /// The two implementations of the same surface: the tars-mqtt port and the hand-written one.
 #[derive(Clone, Copy, Debug)]
-enum Implementation {
+pub(crate) enum Implementation {
     Port,
     HandWritten,
 }
 
-enum Running {
+pub(crate) enum Running {
     Port(ServiceHandle),
     HandWritten(
         tokio::sync::watch::Sender<bool>,
@@ -36,7 +36,7 @@ enum Running {
 
 impl Running {
     /// Graceful shutdown.
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         match self {
             Running::Port(handle) => handle.shutdown().await,
             Running::HandWritten(stop, task) => {
@@ -47,7 +47,13 @@ impl Running {
     }
 }
 
-fn launch(which: Implementation, url: &str, dir: Option<PathBuf>, name: &str) -> Running {
+/// Starts the worker, `name` being its character, loaded from `dir` if given.
+pub(crate) fn launch(
+    which: Implementation,
+    url: &str,
+    dir: Option<PathBuf>,
+    name: &str,
+) -> Running {
     match which {
         Implementation::Port => Running::Port(start(url, dir, name)),
         Implementation::HandWritten => {
@@ -83,12 +89,20 @@ speed = 1.1
 version = 2
 "#;
 
-/// A character directory holding `TARS/character.toml`.
-fn character_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(unique("characters"));
-    std::fs::create_dir_all(dir.join("TARS")).unwrap();
-    std::fs::write(dir.join("TARS/character.toml"), CHARACTER).unwrap();
-    dir
+/// A character directory holding `TARS/character.toml`, removed when dropped.
+pub(crate) struct CharacterDir(TempDir);
+
+impl CharacterDir {
+    pub(crate) fn new() -> Self {
+        let dir = TempDir::new("characters");
+        std::fs::create_dir_all(dir.path().join("TARS")).unwrap();
+        std::fs::write(dir.path().join("TARS/character.toml"), CHARACTER).unwrap();
+        Self(dir)
+    }
+
+    pub(crate) fn path(&self) -> PathBuf {
+        self.0.path().to_owned()
+    }
 }
 
 fn start(url: &str, dir: Option<PathBuf>, name: &str) -> ServiceHandle {
@@ -141,7 +155,8 @@ async fn nothing_on(peer: &mut TestClient, topic: &str) {
 async fn the_memory_worker_speaks_the_wire_format(broker: TestBroker, which: Implementation) {
     let url = broker.url();
     let mut peer = peer(&url).await;
-    let service = launch(which, &url, Some(character_dir()), "TARS");
+    let character = CharacterDir::new();
+    let service = launch(which, &url, Some(character.path()), "TARS");
 
     // After subscribing: retained `ready`, then the retained character snapshot.
     let ready = next_on(&mut peer, "system/health/tars-memory").await;
@@ -207,7 +222,7 @@ async fn the_memory_worker_speaks_the_wire_format(broker: TestBroker, which: Imp
         &envelope(
             "t1",
             "tts.say",
-            json!({"text": "you like trains very much", "timestamp": 1729.5}),
+            json!({"text": "you like trains very much", "voice": "tars"}),
         ),
     )
     .await;
@@ -249,8 +264,8 @@ async fn the_memory_worker_speaks_the_wire_format(broker: TestBroker, which: Imp
     assert_eq!(
         results["results"],
         json!([
-            {"document": "you like trains very much", "score": 1.0, "timestamp": 1729.5, "context_type": "target", "token_count": 6},
-            {"document": "we met at the station", "score": 1.0, "timestamp": null, "context_type": "target", "token_count": 6},
+            {"document": {"text": "you like trains very much"}, "score": 1.0, "timestamp": null, "context_type": "target", "token_count": 6},
+            {"document": {"text": "we met at the station"}, "score": 1.0, "timestamp": null, "context_type": "target", "token_count": 6},
         ])
     );
     assert_eq!(results["total_tokens"], 12);
@@ -284,7 +299,7 @@ async fn the_memory_worker_speaks_the_wire_format(broker: TestBroker, which: Imp
     )
     .await;
     assert_eq!(
-        next_on(&mut peer, "memory/results").await["data"]["results"][0]["document"],
+        next_on(&mut peer, "memory/results").await["data"]["results"][0]["document"]["text"],
         "you like trains very much"
     );
 
@@ -302,7 +317,7 @@ async fn the_memory_worker_speaks_the_wire_format(broker: TestBroker, which: Imp
     assert_eq!(
         (
             reply["data"]["strategy_used"].clone(),
-            reply["data"]["results"][0]["document"].clone()
+            reply["data"]["results"][0]["document"]["text"].clone()
         ),
         (json!("hybrid"), json!("we met at the station"))
     );
@@ -464,7 +479,8 @@ broker_suite!(
 async fn survives_a_broker_restart(mut broker: BrokerProcess, which: Implementation) {
     let url = broker.url();
     let mut peer1 = peer(&url).await;
-    let service = launch(which, &url, Some(character_dir()), "TARS");
+    let character = CharacterDir::new();
+    let service = launch(which, &url, Some(character.path()), "TARS");
     next_on(&mut peer1, "system/character/current").await;
     peer1
         .publish_json(
@@ -493,7 +509,7 @@ async fn survives_a_broker_restart(mut broker: BrokerProcess, which: Implementat
     assert_eq!(
         (
             reply["id"].clone(),
-            reply["data"]["results"][0]["document"].clone()
+            reply["data"]["results"][0]["document"]["text"].clone()
         ),
         (json!("after"), json!("before the restart"))
     );

@@ -314,11 +314,10 @@ async fn login_with_percent_encoded_credentials(url_for: impl Fn(&str) -> String
 }
 
 /// A Mosquitto that admits only `user` with `password`, and the folder of its password file
-/// (made by `mosquitto_passwd`, installed with Mosquitto) to remove afterwards.
-fn mosquitto_with_password(user: &str, password: &str) -> (BrokerProcess, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(unique("passwd"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let passwd = dir.join("passwd");
+/// (made by `mosquitto_passwd`, installed with Mosquitto), removed when dropped.
+fn mosquitto_with_password(user: &str, password: &str) -> (BrokerProcess, tars_mqtt_it::TempDir) {
+    let dir = tars_mqtt_it::TempDir::new("passwd");
+    let passwd = dir.path().join("passwd");
     let made = std::process::Command::new("mosquitto_passwd")
         .args(["-b", "-c"])
         .arg(&passwd)
@@ -339,7 +338,7 @@ fn mosquitto_with_password(user: &str, password: &str) -> (BrokerProcess, std::p
 )]
 async fn credentials_never_reach_the_logs_and_refusals_back_off() {
     let secret = "Sup3r-S3cret-pw";
-    let (broker, dir) = mosquitto_with_password("svc", secret);
+    let (broker, _dir) = mosquitto_with_password("svc", secret);
     let run = |password: &str, for_ms: u64| {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"))
             .env(
@@ -383,7 +382,6 @@ async fn credentials_never_reach_the_logs_and_refusals_back_off() {
     assert!(refusals >= 1, "the refusal is reported: {bad}");
     // 0.5 s doubling to 2 s (with jitter from half of each step): at most ~6 attempts in 3 s.
     assert!(refusals <= 8, "{refusals} attempts in 3 s: no backoff");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -403,12 +401,11 @@ async fn embedded_broker_accepts_percent_encoded_credentials() {
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn mosquitto_accepts_percent_encoded_credentials() {
-    let (broker, dir) = mosquitto_with_password("svc@tars", "p@ss:w/rd%");
+    let (broker, _dir) = mosquitto_with_password("svc@tars", "p@ss:w/rd%");
     let port = broker.port();
     login_with_percent_encoded_credentials(
         |creds| format!("mqtt://{creds}@127.0.0.1:{port}"),
         "refused",
     )
     .await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -201,9 +201,8 @@ async fn a_refused_subscription_is_reported_and_the_other_routes_work() {
     // Mosquitto's dynamic-security plugin refuses subscriptions (an `acl_file` only filters
     // deliveries): anonymous clients may subscribe to anything but `denied/#`.
     let plugin = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
-    let dir = std::env::temp_dir().join(unique("acl"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let dynsec = dir.join("dynsec.json");
+    let dir = tars_mqtt_it::TempDir::new("acl");
+    let dynsec = dir.path().join("dynsec.json");
     let rules = serde_json::json!({
         "defaultACLAccess": {"publishClientSend": true, "publishClientReceive": true, "subscribe": true, "unsubscribe": true},
         "clients": [],
@@ -243,5 +242,4 @@ async fn a_refused_subscription_is_reported_and_the_other_routes_work() {
         [("allowed", "allowed/in".to_owned())]
     );
     service.shutdown().await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tars_mqtt::testing::BrokerProcess;
 use tars_mqtt::{Router, Runtime};
-use tars_mqtt_it::{WAIT, config, refusal, unique};
+use tars_mqtt_it::{TempDir, WAIT, config, refusal, unique};
 
 /// A CA; returns it with the path of its PEM file.
 fn ca(dir: &Path, name: &str) -> (CertifiedIssuer<'static, KeyPair>, PathBuf) {
@@ -21,11 +21,11 @@ fn ca(dir: &Path, name: &str) -> (CertifiedIssuer<'static, KeyPair>, PathBuf) {
 }
 
 /// Mosquitto whose only listener speaks TLS with a certificate for `localhost`.
-fn tls_broker() -> (BrokerProcess, PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(unique("tls"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (issuer, ca_path) = ca(&dir, "tars-test-ca");
-    let (_, other_ca) = ca(&dir, "unrelated-ca");
+fn tls_broker() -> (BrokerProcess, TempDir, PathBuf, PathBuf) {
+    let folder = TempDir::new("tls");
+    let dir = folder.path();
+    let (issuer, ca_path) = ca(dir, "tars-test-ca");
+    let (_, other_ca) = ca(dir, "unrelated-ca");
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["localhost".to_owned()])
         .unwrap()
@@ -38,7 +38,7 @@ fn tls_broker() -> (BrokerProcess, PathBuf, PathBuf) {
         dir.display()
     ))
     .expect("mosquitto with TLS");
-    (broker, ca_path, other_ca)
+    (broker, folder, ca_path, other_ca)
 }
 
 async fn backoff_error(url: String, ca: &Path) -> String {
@@ -51,7 +51,7 @@ async fn backoff_error(url: String, ca: &Path) -> String {
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn mqtts_verifies_the_server_certificate() {
-    let (broker, ca, other_ca) = tls_broker();
+    let (broker, _dir, ca, other_ca) = tls_broker();
     let port = broker.port();
     let good = config(&format!("mqtts://localhost:{port}"), &unique("tls"))
         .ca_file(&ca)
