@@ -451,21 +451,25 @@ async fn a_missing_character_file_gives_the_bare_name(broker: TestBroker, which:
     service.stop().await;
 }
 
-async fn the_port_speaks_the_wire_format(broker: TestBroker) {
-    the_memory_worker_speaks_the_wire_format(broker, Implementation::Port).await
-}
+/// Declares `port(broker)` and `hand_written(broker)` for a scenario written once as
+/// `scenario(broker, Implementation)`.
+macro_rules! for_both_implementations {
+    ($broker:ty: $($scenario:ident => $port:ident, $hand_written:ident;)*) => {$(
+        async fn $port(broker: $broker) {
+            $scenario(broker, $crate::memory_worker::Implementation::Port).await
+        }
 
-async fn the_hand_written_version_speaks_the_wire_format(broker: TestBroker) {
-    the_memory_worker_speaks_the_wire_format(broker, Implementation::HandWritten).await
+        async fn $hand_written(broker: $broker) {
+            $scenario(broker, $crate::memory_worker::Implementation::HandWritten).await
+        }
+    )*};
 }
+pub(crate) use for_both_implementations;
 
-async fn the_port_without_a_character_file(broker: TestBroker) {
-    a_missing_character_file_gives_the_bare_name(broker, Implementation::Port).await
-}
-
-async fn the_hand_written_version_without_a_character_file(broker: TestBroker) {
-    a_missing_character_file_gives_the_bare_name(broker, Implementation::HandWritten).await
-}
+for_both_implementations!(TestBroker:
+    the_memory_worker_speaks_the_wire_format => the_port_speaks_the_wire_format, the_hand_written_version_speaks_the_wire_format;
+    a_missing_character_file_gives_the_bare_name => the_port_without_a_character_file, the_hand_written_version_without_a_character_file;
+);
 
 broker_suite!(
     fresh: the_port_speaks_the_wire_format,
@@ -516,13 +520,9 @@ async fn survives_a_broker_restart(mut broker: BrokerProcess, which: Implementat
     service.stop().await;
 }
 
-async fn the_port_survives_a_broker_restart(broker: BrokerProcess) {
-    survives_a_broker_restart(broker, Implementation::Port).await
-}
-
-async fn the_hand_written_version_survives_a_broker_restart(broker: BrokerProcess) {
-    survives_a_broker_restart(broker, Implementation::HandWritten).await
-}
+for_both_implementations!(BrokerProcess:
+    survives_a_broker_restart => the_port_survives_a_broker_restart, the_hand_written_version_survives_a_broker_restart;
+);
 
 tars_mqtt_it::restart_suite!(
     the_port_survives_a_broker_restart,

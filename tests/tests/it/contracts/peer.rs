@@ -12,7 +12,7 @@ use tars_mqtt::testing::{Received, TestClient};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, unique};
 
 use super::{Example, assert_valid, example, examples, validator};
-use crate::memory_worker::{CharacterDir, Implementation, launch};
+use crate::memory_worker::{CharacterDir, Implementation, for_both_implementations, launch};
 
 /// A peer subscribed to everything, that keeps what the worker publishes (not its own messages).
 struct Peer {
@@ -365,22 +365,10 @@ async fn what_the_python_models_refuse_gets_the_documented_treatment(
     validate_everything(&peer.published);
 }
 
-async fn the_port_answers_the_python_examples(broker: TestBroker) {
-    the_python_examples_get_the_documented_answers(broker, Implementation::Port).await
-}
-
-async fn the_hand_written_version_answers_the_python_examples(broker: TestBroker) {
-    the_python_examples_get_the_documented_answers(broker, Implementation::HandWritten).await
-}
-
-async fn the_port_treats_refused_payloads_as_documented(broker: TestBroker) {
-    what_the_python_models_refuse_gets_the_documented_treatment(broker, Implementation::Port).await
-}
-
-async fn the_hand_written_version_treats_refused_payloads_as_documented(broker: TestBroker) {
-    what_the_python_models_refuse_gets_the_documented_treatment(broker, Implementation::HandWritten)
-        .await
-}
+for_both_implementations!(TestBroker:
+    the_python_examples_get_the_documented_answers => the_port_answers_the_python_examples, the_hand_written_version_answers_the_python_examples;
+    what_the_python_models_refuse_gets_the_documented_treatment => the_port_treats_refused_payloads_as_documented, the_hand_written_version_treats_refused_payloads_as_documented;
+);
 
 broker_suite!(
     fresh: the_port_answers_the_python_examples,
