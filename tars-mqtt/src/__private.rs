@@ -11,7 +11,8 @@ pub use crate::QoS;
 pub use crate::extract::{ExtractError, FromMessage, Param, State};
 pub use crate::handler::{BoxFuture, Handler, IntoReply, Reply};
 pub use crate::message::Message;
-pub use crate::router::{Overflow, Route, Router};
+pub use crate::route::Overflow;
+pub use crate::router::{Route, Router};
 pub use crate::service::{Service, ServiceDefaults, ServiceInfo, SubscriptionInfo};
 pub use std::time::Duration;
 

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use rumqttc::{
     AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, SubscribeReasonCode,
     Transport,
@@ -18,38 +19,15 @@ use crate::QoS;
 use crate::ack::{AckMsg, Acks, Sequencer};
 use crate::config::MqttConfig;
 use crate::error::ConfigError;
-use crate::message::Inbound;
+use crate::inbound::Inbound;
 use crate::outbox::Outbox;
+use crate::state::{ConnectionState, Readiness};
 
 /// The largest packet MQTT can frame: a 268 435 455-byte remaining length plus its header.
 const MQTT_MAX_PACKET: usize = 268_435_460;
 
 /// How long a graceful disconnect waits for the broker to close the connection.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
-
-/// Where the connection is in its life cycle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConnectionState {
-    /// Opening the network connection and waiting for CONNACK.
-    Connecting,
-    /// Connected; subscriptions may still be pending (see [`Readiness::ready`](crate::Readiness)).
-    Connected,
-    /// The connection failed; the next attempt starts after `delay`.
-    Backoff {
-        /// Consecutive failed attempts.
-        attempt: u32,
-        /// Wait before the next attempt.
-        delay: Duration,
-        /// Why the last attempt or connection failed.
-        error: String,
-    },
-    /// Graceful shutdown in progress: intake has stopped (messages arriving now are neither
-    /// handled nor acknowledged), queued handlers are finishing.
-    Stopping,
-    /// The service has stopped.
-    Stopped,
-}
 
 /// What the connection tells the controller.
 #[derive(Debug)]
@@ -225,12 +203,12 @@ pub(crate) struct Driver {
     pub(crate) config: Arc<MqttConfig>,
     pub(crate) client: ClientHandle,
     pub(crate) events: mpsc::UnboundedSender<ConnEvent>,
-    pub(crate) state: watch::Sender<crate::Readiness>,
+    pub(crate) state: watch::Sender<Readiness>,
     pub(crate) stop: watch::Receiver<bool>,
     /// Where the guards of received PUBLISHes send their acknowledgements.
     pub(crate) acks: Acks,
     /// Called for every received PUBLISH; may wait (backpressure).
-    pub(crate) on_publish: Arc<dyn Fn(Arc<Inbound>) -> crate::handler::BoxFuture<()> + Send + Sync>,
+    pub(crate) on_publish: Arc<dyn Fn(Arc<Inbound>) -> BoxFuture<'static, ()> + Send + Sync>,
 }
 
 impl Driver {

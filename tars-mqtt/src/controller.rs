@@ -6,14 +6,19 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::QoS;
 use crate::config::MqttConfig;
 use crate::connection::{ClientHandle, ConnEvent};
 use crate::presence;
 use crate::publisher::SubscribeReply;
+use crate::state::Readiness;
 use crate::topic::covers;
-use crate::{QoS, Readiness};
+
+/// What runs after every (re)connection once its subscriptions are confirmed.
+pub(crate) type ReadyHook = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// One SUBSCRIBE packet the controller asked for, until its SUBACK.
 struct Batch {
@@ -26,7 +31,7 @@ struct Batch {
 
 pub(crate) struct Controller {
     pub(crate) config: Arc<MqttConfig>,
-    pub(crate) on_ready: Option<crate::runtime::ReadyHook>,
+    pub(crate) on_ready: Option<ReadyHook>,
     pub(crate) client: ClientHandle,
     pub(crate) readiness: watch::Sender<Readiness>,
     /// Route subscriptions (deduplicated, highest QoS) and reply topics.

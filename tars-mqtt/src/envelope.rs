@@ -216,7 +216,7 @@ impl<T: Serialize> Envelope<T> {
     /// Encodes as compact JSON in the order `id,type,ts,source,data`.
     ///
     /// Fails when `data` does not serialize to a JSON object.
-    pub fn encode(&self) -> Result<Vec<u8>, crate::PublishError> {
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let data = to_raw_object(&self.data)?;
         Ok(encode_raw(
             &self.id,
@@ -228,18 +228,25 @@ impl<T: Serialize> Envelope<T> {
     }
 }
 
+/// Why envelope data could not be encoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// Serialization failed (a map with non-string keys, a failing `Serialize` impl, …).
+    #[error("cannot encode the envelope data: {0}")]
+    Serialize(#[source] serde_json::Error),
+    /// The data serialized to something other than a JSON object.
+    #[error("cannot encode the envelope data: it must serialize to a JSON object")]
+    NotObject,
+}
+
 /// Serializes envelope data, which must be a JSON object.
-pub(crate) fn to_raw_object<T: Serialize + ?Sized>(
-    data: &T,
-) -> Result<Box<RawValue>, crate::PublishError> {
-    let raw = serde_json::value::to_raw_value(data)
-        .map_err(|e| crate::PublishError::Encode(e.to_string()))?;
+pub(crate) fn to_raw_object<T: Serialize + ?Sized>(data: &T) -> Result<Box<RawValue>, EncodeError> {
+    let raw = serde_json::value::to_raw_value(data).map_err(EncodeError::Serialize)?;
     if raw.get().starts_with('{') {
         Ok(raw)
     } else {
-        Err(crate::PublishError::Encode(
-            "the envelope data must serialize to a JSON object".to_owned(),
-        ))
+        Err(EncodeError::NotObject)
     }
 }
 

@@ -55,8 +55,8 @@ pub enum PublishError {
         limit: usize,
     },
     /// The data could not be serialized, or is not a JSON object (the envelope's `data` must be one).
-    #[error("cannot encode the envelope data: {0}")]
-    Encode(String),
+    #[error(transparent)]
+    Encode(#[from] crate::envelope::EncodeError),
     /// The outgoing queue stayed full for the whole publish timeout (broker down for long, or overload).
     #[error("the outgoing queue stayed full for {0:?}; the message was not sent")]
     Timeout(Duration),

@@ -165,15 +165,18 @@ mod envelope;
 mod error;
 mod extract;
 mod handler;
+mod inbound;
 mod message;
 mod outbox;
 mod presence;
 mod publisher;
 mod qos;
 pub mod raw;
+mod route;
 mod router;
 mod runtime;
 mod service;
+mod state;
 mod tls;
 mod topic;
 
@@ -196,12 +199,10 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private;
 
-pub(crate) use ack::AckGuard;
 pub use config::{BrokerAddress, ConfigBuilder, MqttConfig, Password, env};
-pub use connection::ConnectionState;
 pub use dedup::Dedup;
 pub use dispatch::{ErrorHook, ErrorKind, ErrorReport};
-pub use envelope::{DecodeError, Envelope, EnvelopeHeader, new_id, now};
+pub use envelope::{DecodeError, EncodeError, Envelope, EnvelopeHeader, new_id, now};
 pub use error::{ConfigError, Error, PublishError, RequestError};
 pub use extract::{
     Context, ExtractError, FromMessage, FromPayload, Json, Param, Raw, State, Topic, TopicParams,
@@ -214,9 +215,11 @@ pub use presence::{
 };
 pub use publisher::{ERROR_EVENT_TYPE, EventBuilder, Publisher, RequestBuilder};
 pub use qos::QoS;
-pub use router::{Overflow, ReplyTo, Route, RouteMeta, RouteStats, Router};
-pub use runtime::{Readiness, Runtime, ServiceHandle, ShutdownHandle};
+pub use route::{Overflow, ReplyTo, RouteMeta, RouteStats};
+pub use router::{Route, Router};
+pub use runtime::{Runtime, ServiceHandle, ShutdownHandle};
 pub use service::{Service, ServiceDefaults, ServiceInfo, SubscriptionInfo};
+pub use state::{ConnectionState, Readiness};
 pub use topic::{
     FilterError, FilterErrorKind, Level, MAX_TOPIC_LEN, TopicFilter, TopicNameError,
     validate_topic_name,

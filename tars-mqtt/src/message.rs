@@ -1,56 +1,14 @@
 //! One received PUBLISH as handlers see it: shared by every route it matched.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::QoS;
 use crate::envelope::EnvelopeHeader;
+use crate::inbound::Inbound;
 use crate::publisher::Publisher;
-use crate::router::RouteMeta;
-use crate::{AckGuard, QoS};
-
-/// A received PUBLISH, shared (behind an `Arc`) by every route whose filter matched it.
-#[derive(Debug)]
-pub(crate) struct Inbound {
-    pub(crate) topic: String,
-    pub(crate) payload: Bytes,
-    pub(crate) qos: QoS,
-    pub(crate) retain: bool,
-    pub(crate) dup: bool,
-    header: OnceLock<EnvelopeHeader>,
-    /// Acknowledges the PUBLISH when the last route is done with it (persistent sessions only).
-    pub(crate) ack: Option<AckGuard>,
-}
-
-impl Inbound {
-    pub(crate) fn new(topic: String, payload: Bytes, qos: QoS, retain: bool, dup: bool) -> Self {
-        Self {
-            topic,
-            payload,
-            qos,
-            retain,
-            dup,
-            header: OnceLock::new(),
-            ack: None,
-        }
-    }
-
-    pub(crate) fn header(&self) -> &EnvelopeHeader {
-        self.header
-            .get_or_init(|| EnvelopeHeader::read(&self.payload))
-    }
-
-    /// The first bytes of the payload as text, for error reports.
-    pub(crate) fn excerpt(&self) -> String {
-        const MAX: usize = 120;
-        let text = String::from_utf8_lossy(&self.payload[..self.payload.len().min(MAX)]);
-        if self.payload.len() > MAX {
-            format!("{text}… ({} bytes)", self.payload.len())
-        } else {
-            text.into_owned()
-        }
-    }
-}
+use crate::route::RouteMeta;
 
 /// What an extractor sees: the message and the route it is being handled by.
 #[derive(Debug, Clone)]

@@ -14,12 +14,13 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::QoS;
 use crate::connection::{ClientHandle, SendError};
 use crate::envelope::{Envelope, encode_raw, new_id, now, peek_id, to_raw_object};
 use crate::error::{PublishError, RequestError};
-use crate::message::Inbound;
+use crate::inbound::Inbound;
+use crate::state::{ConnectionState, Readiness};
 use crate::topic::{TopicFilter, validate_topic_name};
-use crate::{ConnectionState, QoS};
 
 /// Envelope type of error replies: `{"ok": false, "err": "…"}` with the request's id.
 pub const ERROR_EVENT_TYPE: &str = "error";
@@ -43,7 +44,7 @@ struct Shared {
     waiters: Mutex<HashMap<String, Waiter>>,
     reply_topics: Mutex<HashSet<String>>,
     control: mpsc::UnboundedSender<SubscribeReply>,
-    readiness: watch::Receiver<crate::Readiness>,
+    readiness: watch::Receiver<Readiness>,
 }
 
 /// Publishes events, raw payloads and requests. Cheap to clone; safe to use from handlers.
@@ -71,7 +72,7 @@ impl Publisher {
         source: String,
         request_timeout: Duration,
         control: mpsc::UnboundedSender<SubscribeReply>,
-        readiness: watch::Receiver<crate::Readiness>,
+        readiness: watch::Receiver<Readiness>,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -115,7 +116,7 @@ impl Publisher {
             publisher: self.clone(),
             topic: topic.to_owned(),
             event_type: event_type.to_owned(),
-            data: to_raw_object(data),
+            data: to_raw_object(data).map_err(PublishError::from),
             qos: QoS::AtLeastOnce,
             retain: false,
             id: None,
@@ -195,7 +196,7 @@ impl Publisher {
             publisher: self.clone(),
             topic: topic.to_owned(),
             event_type: event_type.to_owned(),
-            data: to_raw_object(data),
+            data: to_raw_object(data).map_err(PublishError::from),
             reply_on: None,
             timeout: self.shared.request_timeout,
             qos: QoS::AtLeastOnce,

@@ -4,34 +4,25 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::QoS;
 use crate::ack::Acks;
 use crate::config::MqttConfig;
-use crate::connection::{self, ConnectionState, Driver};
-use crate::controller::Controller;
+use crate::connection::{self, Driver};
+use crate::controller::{Controller, ReadyHook};
 use crate::dedup::Dedup;
 use crate::dispatch::{Dispatcher, ErrorHook, ErrorReport};
 use crate::error::Error;
-use crate::message::Inbound;
+use crate::inbound::Inbound;
 use crate::presence;
 use crate::publisher::Publisher;
-use crate::router::{RouteMeta, Router};
-use crate::service::Service;
+use crate::route::RouteMeta;
+use crate::router::Router;
+use crate::state::{ConnectionState, Readiness};
 use crate::topic::subscription_plan;
-
-/// What a service's readiness watch carries.
-#[derive(Debug, Clone)]
-pub struct Readiness {
-    /// The connection's state.
-    pub connection: ConnectionState,
-    /// Connected, and every subscription of this connection was answered by a SUBACK.
-    pub ready: bool,
-    /// Filters the broker refused in the last SUBACKs (the other routes work).
-    pub failed_subscriptions: Vec<String>,
-}
 
 /// Runs one service: a router with its state, under a configuration.
 ///
@@ -54,11 +45,8 @@ pub struct Runtime<S> {
     router: Router<S>,
     state: Arc<S>,
     hook: Option<ErrorHook>,
-    on_ready: Option<Arc<dyn Fn(Publisher) -> crate::handler::BoxFuture<()> + Send + Sync>>,
+    on_ready: Option<Arc<dyn Fn(Publisher) -> BoxFuture<'static, ()> + Send + Sync>>,
 }
-
-/// What runs after every (re)connection once its subscriptions are confirmed.
-pub(crate) type ReadyHook = Arc<dyn Fn() -> crate::handler::BoxFuture<()> + Send + Sync>;
 
 impl<S: Send + Sync + 'static> Runtime<S> {
     /// A runtime for `router` with shared `state`.
@@ -220,19 +208,12 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     }
 }
 
-impl<T: Service> Runtime<T> {
-    /// A runtime for a [`Service`] (what `#[mqtt_service]` implements).
-    pub fn service(config: MqttConfig, service: T) -> Self {
-        Runtime::new(config, T::router(), service)
-    }
-}
-
 /// What the connection task does with each received message: dedup, replies, dispatch.
 fn intake(
     config: &MqttConfig,
     publisher: Publisher,
     dispatcher: Arc<Dispatcher>,
-) -> Arc<dyn Fn(Arc<Inbound>) -> crate::handler::BoxFuture<()> + Send + Sync> {
+) -> Arc<dyn Fn(Arc<Inbound>) -> BoxFuture<'static, ()> + Send + Sync> {
     let dedup = config
         .dedupe_ttl
         .map(|ttl| Arc::new(Mutex::new(Dedup::new(ttl, config.dedupe_max_entries))));

@@ -74,6 +74,13 @@ pub trait Service: Send + Sync + Sized + 'static {
     }
 }
 
+impl<T: Service> Runtime<T> {
+    /// A runtime for a [`Service`] (what `#[mqtt_service]` implements).
+    pub fn service(config: MqttConfig, service: T) -> Self {
+        Runtime::new(config, T::router(), service)
+    }
+}
+
 /// Static description of a service.
 #[derive(Debug)]
 pub struct ServiceInfo {

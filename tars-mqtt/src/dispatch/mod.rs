@@ -14,9 +14,10 @@ pub(crate) use report::report;
 pub use report::{ErrorHook, ErrorKind, ErrorReport};
 
 use crate::handler::ErasedHandler;
-use crate::message::Inbound;
+use crate::inbound::Inbound;
 use crate::publisher::Publisher;
-use crate::router::{CompiledRouter, RouteMeta, RouteStats};
+use crate::route::{RouteMeta, RouteStats};
+use crate::router::CompiledRouter;
 use crate::topic::FilterTrie;
 use queue::{BoundedQueue, Pushed};
 

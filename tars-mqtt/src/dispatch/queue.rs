@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
-use crate::router::Overflow;
+use crate::route::Overflow;
 
 pub(crate) struct BoundedQueue<T> {
     state: Mutex<State<T>>,

@@ -9,9 +9,10 @@ use futures_util::FutureExt;
 use super::queue::BoundedQueue;
 use super::report::{ErrorHook, ErrorKind, ErrorReport, report};
 use crate::handler::{ErasedHandler, Reply};
-use crate::message::{Inbound, Message};
+use crate::inbound::Inbound;
+use crate::message::Message;
 use crate::publisher::Publisher;
-use crate::router::{RouteMeta, RouteStats};
+use crate::route::{RouteMeta, RouteStats};
 
 pub(super) struct Worker<S> {
     /// Every route of the service, indexed like the jobs in the queue.

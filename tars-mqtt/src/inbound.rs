@@ -1,0 +1,53 @@
+//! One received PUBLISH as the connection hands it over: shared (behind an `Arc`) by every
+//! route it matched, acknowledged when the last of them is done with it.
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use crate::QoS;
+use crate::ack::AckGuard;
+use crate::envelope::EnvelopeHeader;
+
+/// A received PUBLISH, shared (behind an `Arc`) by every route whose filter matched it.
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    pub(crate) topic: String,
+    pub(crate) payload: Bytes,
+    pub(crate) qos: QoS,
+    pub(crate) retain: bool,
+    pub(crate) dup: bool,
+    header: OnceLock<EnvelopeHeader>,
+    /// Acknowledges the PUBLISH when the last route is done with it (persistent sessions only).
+    pub(crate) ack: Option<AckGuard>,
+}
+
+impl Inbound {
+    pub(crate) fn new(topic: String, payload: Bytes, qos: QoS, retain: bool, dup: bool) -> Self {
+        Self {
+            topic,
+            payload,
+            qos,
+            retain,
+            dup,
+            header: OnceLock::new(),
+            ack: None,
+        }
+    }
+
+    pub(crate) fn header(&self) -> &EnvelopeHeader {
+        self.header
+            .get_or_init(|| EnvelopeHeader::read(&self.payload))
+    }
+
+    /// The first bytes of the payload as text, for error reports.
+    pub(crate) fn excerpt(&self) -> String {
+        const MAX: usize = 120;
+        let text = String::from_utf8_lossy(&self.payload[..self.payload.len().min(MAX)]);
+        if self.payload.len() > MAX {
+            format!("{text}… ({} bytes)", self.payload.len())
+        } else {
+            text.into_owned()
+        }
+    }
+}

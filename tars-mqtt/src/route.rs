@@ -1,0 +1,88 @@
+//! What a route is once built: its options, its reply topic and its counters, shared with every
+//! message it handles.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::QoS;
+use crate::topic::TopicFilter;
+
+/// What a route does when its queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overflow {
+    /// Wait for room: the connection stops reading until the handler catches up (backpressure
+    /// to the broker). Nothing is dropped.
+    #[default]
+    Block,
+    /// Drop the oldest queued message to make room (reported).
+    DropOldest,
+    /// Drop the new message (reported).
+    DropNew,
+}
+
+/// Where a route's return value is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTo {
+    /// Reply topic.
+    pub topic: String,
+    /// Envelope type of the reply.
+    pub event_type: String,
+}
+
+/// Per-route counters.
+#[derive(Debug, Default)]
+pub struct RouteStats {
+    /// Messages queued for the route.
+    pub received: AtomicU64,
+    /// Handler runs that completed successfully.
+    pub succeeded: AtomicU64,
+    /// Messages not handled successfully: decode errors, handler errors, panics, timeouts.
+    pub failed: AtomicU64,
+    /// Messages dropped by the overflow policy.
+    pub dropped: AtomicU64,
+}
+
+impl RouteStats {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A route's static description, shared with its messages.
+pub struct RouteMeta {
+    pub(crate) name: String,
+    pub(crate) filter: TopicFilter,
+    pub(crate) qos: QoS,
+    pub(crate) reply: Option<ReplyTo>,
+    pub(crate) queue_capacity: usize,
+    pub(crate) concurrency: usize,
+    pub(crate) overflow: Overflow,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) group: Option<String>,
+    pub(crate) stats: RouteStats,
+}
+
+impl fmt::Debug for RouteMeta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouteMeta")
+            .field("name", &self.name)
+            .field("filter", &self.filter.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RouteMeta {
+    /// The route's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The route's filter.
+    pub fn filter(&self) -> &TopicFilter {
+        &self.filter
+    }
+    /// The route's counters.
+    pub fn stats(&self) -> &RouteStats {
+        &self.stats
+    }
+}
