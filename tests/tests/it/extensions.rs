@@ -129,10 +129,42 @@ async fn the_raw_client_reaches_what_is_not_wrapped(broker: TestBroker) {
     service.shutdown().await;
 }
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../examples/echo.rs"]
+mod echo;
+
+/// The first-day example answers on `echo/out` with the request's id and data.
+async fn the_echo_example_echoes(broker: TestBroker) {
+    use tars_mqtt::Service;
+    let config = echo::Echo::info()
+        .defaults
+        .builder()
+        .url(broker.url())
+        .build()
+        .unwrap();
+    let service = echo::Echo.start(config).unwrap();
+    service.wait_ready(WAIT).await.unwrap();
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe("echo/out").await;
+    let data = json!({"hi": 1, "list": [1, "two"]});
+    peer.publish_json(
+        "echo/in",
+        &json!({"id": "e-1", "type": "echo", "data": data}),
+    )
+    .await;
+    let reply = peer.expect("echo/out", WAIT).await.json();
+    assert_eq!(
+        (&reply["id"], &reply["type"], &reply["data"]),
+        (&json!("e-1"), &json!("echo"), &data)
+    );
+    service.shutdown().await;
+}
+
 broker_suite!(
     fresh: typed_helpers_publish_the_right_envelopes,
     batches_flush_by_size_by_interval_and_on_close,
     the_raw_client_reaches_what_is_not_wrapped,
+    the_echo_example_echoes,
 );
 
 #[allow(dead_code, unreachable_pub)]
