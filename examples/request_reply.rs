@@ -103,7 +103,7 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut user = TestClient::connect(&broker.url(), "demo-user").await;
     user.subscribe("demo/answer").await;
     user.subscribe("demo/memory/#").await;
-    let request = json!({"id": "ask-0001", "type": "assistant.ask", "ts": tars_mqtt::now(), "source": "demo-user",
+    let request = json!({"id": "ask-0001", "type": "assistant.ask", "ts": tars_mqtt::wire::now(), "source": "demo-user",
                          "data": {"question": "where did we meet?"}});
     let started = Instant::now();
     println!("-> demo/ask {request}");

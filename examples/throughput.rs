@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tars_mqtt::raw::rumqttc::{self, AsyncClient, Event, MqttOptions, Packet};
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker, mosquitto_path};
-use tars_mqtt::{Envelope, Json, MqttConfig, QoS, Route, Router, Runtime, State};
+use tars_mqtt::{Envelope, Json, MqttConfig, QoS, Route, Router, Runtime, extract::State};
 
 #[derive(Serialize, Deserialize, Clone)]
 struct Reading {
@@ -49,7 +49,8 @@ fn raw_client(port: u16, id: &str) -> (AsyncClient, rumqttc::EventLoop) {
 
 /// Publishes `n` envelopes as fast as the client allows.
 async fn flood(port: u16, topic: &str, n: u64, qos: QoS) {
-    let (client, mut eventloop) = raw_client(port, &format!("bench-pub-{}", tars_mqtt::new_id()));
+    let (client, mut eventloop) =
+        raw_client(port, &format!("bench-pub-{}", tars_mqtt::wire::new_id()));
     let poll = tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
     for seq in 0..n {
         client
@@ -79,8 +80,9 @@ async fn wait_count(count: &AtomicU64, n: u64) -> u64 {
 }
 
 async fn raw_round(port: u16, n: u64, qos: QoS) -> f64 {
-    let topic = format!("bench/raw/{}", tars_mqtt::new_id());
-    let (client, mut eventloop) = raw_client(port, &format!("bench-raw-{}", tars_mqtt::new_id()));
+    let topic = format!("bench/raw/{}", tars_mqtt::wire::new_id());
+    let (client, mut eventloop) =
+        raw_client(port, &format!("bench-raw-{}", tars_mqtt::wire::new_id()));
     let count = Arc::new(AtomicU64::new(0));
     let counter = count.clone();
     let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
@@ -116,7 +118,7 @@ async fn raw_round(port: u16, n: u64, qos: QoS) -> f64 {
 }
 
 async fn tars_round(url: &str, port: u16, n: u64, qos: QoS) -> f64 {
-    let topic = format!("bench/tars/{}", tars_mqtt::new_id());
+    let topic = format!("bench/tars/{}", tars_mqtt::wire::new_id());
     let count = Arc::new(AtomicU64::new(0));
     let router = Router::new().route(
         Route::new(
@@ -131,7 +133,7 @@ async fn tars_round(url: &str, port: u16, n: u64, qos: QoS) -> f64 {
     );
     let config = MqttConfig::builder()
         .url(url)
-        .client_id(format!("bench-tars-{}", tars_mqtt::new_id()))
+        .client_id(format!("bench-tars-{}", tars_mqtt::wire::new_id()))
         .build()
         .unwrap();
     let service = Runtime::new(config, router, count.clone()).start().unwrap();
@@ -148,9 +150,9 @@ async fn tars_round(url: &str, port: u16, n: u64, qos: QoS) -> f64 {
 /// tars-mqtt services (`Publisher::request` and a reply route).
 async fn latency(url: &str, port: u16, n: usize) -> (Duration, Duration) {
     // Raw: one client answers on `…/res` whatever arrives on `…/req`; another measures.
-    let base = format!("bench/rr/{}", tars_mqtt::new_id());
+    let base = format!("bench/rr/{}", tars_mqtt::wire::new_id());
     let (responder, mut responder_loop) =
-        raw_client(port, &format!("rr-a-{}", tars_mqtt::new_id()));
+        raw_client(port, &format!("rr-a-{}", tars_mqtt::wire::new_id()));
     let (answer_tx, mut answer_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let res_topic = format!("{base}/res");
     let responder_client = responder.clone();
@@ -182,7 +184,7 @@ async fn latency(url: &str, port: u16, n: usize) -> (Duration, Duration) {
         .await
         .unwrap();
     let (requester, mut requester_loop) =
-        raw_client(port, &format!("rr-b-{}", tars_mqtt::new_id()));
+        raw_client(port, &format!("rr-b-{}", tars_mqtt::wire::new_id()));
     let (got_tx, mut got_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let b = tokio::spawn(async move {
         while let Ok(event) = requester_loop.poll().await {
@@ -216,7 +218,7 @@ async fn latency(url: &str, port: u16, n: usize) -> (Duration, Duration) {
         task.abort();
     }
 
-    let p = format!("bench/rr/{}", tars_mqtt::new_id());
+    let p = format!("bench/rr/{}", tars_mqtt::wire::new_id());
     let echo = Router::new().route(
         Route::new(format!("{p}/req"), |Json(r): Json<Reading>| async move {
             Json(r)
@@ -227,7 +229,7 @@ async fn latency(url: &str, port: u16, n: usize) -> (Duration, Duration) {
     let config = |id: &str| {
         MqttConfig::builder()
             .url(url)
-            .client_id(format!("{id}-{}", tars_mqtt::new_id()))
+            .client_id(format!("{id}-{}", tars_mqtt::wire::new_id()))
             .build()
             .unwrap()
     };

@@ -55,7 +55,7 @@ pub struct MessageId(pub String);
 
 impl Default for MessageId {
     fn default() -> Self {
-        Self(tars_mqtt::new_id())
+        Self(tars_mqtt::wire::new_id())
     }
 }
 
@@ -157,5 +157,5 @@ pub fn decode<T: serde::de::DeserializeOwned>(
 
 /// The current time as the models' `timestamp`/`ts` defaults: float seconds since the epoch.
 fn now() -> f64 {
-    tars_mqtt::now()
+    tars_mqtt::wire::now()
 }

@@ -8,9 +8,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use crate::QoS;
+use crate::error::BoxError;
 pub use crate::extract::{ExtractError, FromMessage, Param, State};
-pub use crate::handler::{BoxFuture, Handler, IntoReply, Reply};
-pub use crate::message::Message;
+pub use crate::handler::{Handler, IntoReply, Reply};
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = futures_util::future::BoxFuture<'static, T>;
+pub use crate::message::Context;
 pub use crate::route::Overflow;
 pub use crate::router::{Route, Router};
 pub use crate::service::{Service, ServiceDefaults, ServiceInfo, SubscriptionInfo};
@@ -59,23 +63,23 @@ pub trait PayloadData: DeserializeOwned {}
 impl<T: DeserializeOwned> PayloadData for T {}
 
 impl<S, T: PayloadData> FromPayload<S> for Payload<T> {
-    fn from_payload(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
+    fn from_payload(msg: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
         Ok(Payload(Envelope::<T>::decode(msg.payload())?.data))
     }
 }
 
 /// Extracts `T` for a handler argument (spanned at the argument's type by the expansion).
-pub fn extract<S, T: FromMessage<S>>(msg: &Message, state: &Arc<S>) -> Result<T, ExtractError> {
+pub fn extract<S, T: FromMessage<S>>(msg: &Context, state: &Arc<S>) -> Result<T, ExtractError> {
     T::from_message(msg, state)
 }
 
 /// Decodes the payload argument `T` from the envelope's `data`.
-pub fn payload<T: PayloadData>(msg: &Message) -> Result<T, ExtractError> {
+pub fn payload<T: PayloadData>(msg: &Context) -> Result<T, ExtractError> {
     Ok(Envelope::<T>::decode(msg.payload())?.data)
 }
 
 /// Builds a `Json<T>` or `Envelope<T>` payload argument.
-pub fn payload_via<S, T: FromPayload<S>>(msg: &Message, state: &Arc<S>) -> Result<T, ExtractError> {
+pub fn payload_via<S, T: FromPayload<S>>(msg: &Context, state: &Arc<S>) -> Result<T, ExtractError> {
     T::from_payload(msg, state)
 }
 
@@ -91,7 +95,7 @@ pub trait ParamValue: std::str::FromStr<Err: Display> {}
 impl<T: std::str::FromStr<Err: Display>> ParamValue for T {}
 
 /// Parses the `INDEX`-th `{name}` level of the route's filter.
-pub fn param<T: ParamValue, const INDEX: usize>(msg: &Message) -> Result<T, ExtractError> {
+pub fn param<T: ParamValue, const INDEX: usize>(msg: &Context) -> Result<T, ExtractError> {
     crate::extract::parse_param(msg, INDEX)
 }
 
@@ -117,13 +121,14 @@ impl<T: Serialize> ReplyData for T {}
 /// The error type of a handler returning `Result`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler's error type",
-    label = "does not implement `Display`",
-    note = "handler errors are reported and sent as error replies as text: implement `std::fmt::Display`"
+    label = "not an error type",
+    note = "handler errors are reported with the error itself as the source (an error hook can downcast it): \
+            implement `std::error::Error` (it must be `Send + Sync + 'static`), or return a `String`"
 )]
-pub trait HandlerError: Display {}
+pub trait HandlerError: Into<BoxError> {}
 
 #[diagnostic::do_not_recommend]
-impl<T: Display> HandlerError for T {}
+impl<T: Into<BoxError>> HandlerError for T {}
 
 /// `-> T` on a route with a reply topic.
 pub fn reply_value<T: ReplyData>(value: T) -> Reply {

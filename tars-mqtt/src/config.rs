@@ -79,7 +79,7 @@ impl BrokerAddress {
     /// Parses a broker URL.
     ///
     /// ```
-    /// # use tars_mqtt::BrokerAddress;
+    /// # use tars_mqtt::config::BrokerAddress;
     /// let a = BrokerAddress::parse("mqtt://svc%40tars:p%40ss%3Aw0rd@broker:1884").unwrap();
     /// assert_eq!(a.username.as_deref(), Some("svc@tars"));
     /// assert_eq!(a.password.unwrap().expose(), "p@ss:w0rd");

@@ -23,7 +23,7 @@ enum Discriminator {
 
 /// Remembers envelopes seen within the TTL.
 #[derive(Debug)]
-pub struct Dedup {
+pub(crate) struct Dedup {
     ttl: Duration,
     max_entries: usize,
     seen: HashMap<Key, Instant>,
@@ -32,7 +32,7 @@ pub struct Dedup {
 
 impl Dedup {
     /// A window of `ttl` holding at most `max_entries` keys.
-    pub fn new(ttl: Duration, max_entries: usize) -> Self {
+    pub(crate) fn new(ttl: Duration, max_entries: usize) -> Self {
         Self {
             ttl,
             max_entries: max_entries.max(1),
@@ -43,7 +43,7 @@ impl Dedup {
 
     /// Whether this payload was already seen within the TTL; records it otherwise.
     /// Payloads that are not envelopes with an `id` are never duplicates.
-    pub fn is_duplicate(&mut self, payload: &[u8], now: Instant) -> bool {
+    pub(crate) fn is_duplicate(&mut self, payload: &[u8], now: Instant) -> bool {
         let Some(key) = key(payload) else {
             return false;
         };
@@ -63,13 +63,9 @@ impl Dedup {
     }
 
     /// Keys currently remembered.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.seen.len()
-    }
-
-    /// Whether nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
     }
 }
 

@@ -276,6 +276,9 @@ pub(crate) fn encode_raw(
     .expect("strings, a finite float and raw JSON always serialize")
 }
 
+/// Envelope type of error replies: `{"ok": false, "err": "…"}` with the request's id.
+pub const ERROR_EVENT_TYPE: &str = "error";
+
 /// A fresh envelope id: a uuid4 as 32 lowercase hex characters.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()

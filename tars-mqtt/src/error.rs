@@ -121,13 +121,26 @@ pub enum Error {
         /// What is wrong with it.
         source: FilterError,
     },
+    /// A route's reply topic is not a topic name one can publish to.
+    #[error("route `{route}`{origin}: invalid reply topic `{topic}`: {source}")]
+    ReplyTopic {
+        /// The route (handler) name.
+        route: String,
+        /// Where it was declared, as ` (file:line:column, …)`, or empty.
+        origin: String,
+        /// The reply topic as given.
+        topic: String,
+        /// What is wrong with it.
+        source: TopicNameError,
+    },
     /// Waiting for a signal failed.
     #[error("cannot listen for shutdown signals: {0}")]
     Signal(#[from] std::io::Error),
     /// The service did not become ready in time.
     #[error("the service was not ready within {0:?}")]
     NotReady(Duration),
-    /// A service-specific start-up error.
-    #[error("{0}")]
-    Other(String),
 }
+
+/// A handler's error as the runtime keeps it: the error itself, so that an error hook can
+/// downcast it (see [`ErrorReport::source`](crate::runtime::ErrorReport::source)).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::QoS;
-use crate::envelope::{DecodeError, Envelope, EnvelopeHeader};
-use crate::message::Message;
+use crate::envelope::{DecodeError, Envelope};
+pub use crate::message::Context;
 use crate::publisher::Publisher;
 
 /// Why a handler was not called: its arguments could not be extracted from the message.
@@ -42,15 +41,20 @@ pub enum ExtractError {
 )]
 pub trait FromMessage<S>: Sized {
     /// Builds the argument.
-    fn from_message(msg: &Message, state: &Arc<S>) -> Result<Self, ExtractError>;
+    fn from_message(ctx: &Context, state: &Arc<S>) -> Result<Self, ExtractError>;
 }
 
-/// Marker for [`FromPayload`] implementations that decode the payload.
-#[derive(Debug)]
-pub enum ViaPayload {}
-/// Marker for [`FromPayload`] implementations that come from [`FromMessage`].
-#[derive(Debug)]
-pub enum ViaMessage {}
+/// The markers that tell the two kinds of [`FromPayload`] apart. Public types in a private
+/// module: they appear in the trait's parameters but cannot be named outside this crate.
+mod private {
+    /// Implementations that decode the payload.
+    #[derive(Debug)]
+    pub enum ViaPayload {}
+    /// Implementations that come from [`FromMessage`](super::FromMessage).
+    #[derive(Debug)]
+    pub enum ViaMessage {}
+}
+use private::{ViaMessage, ViaPayload};
 
 /// An argument decoded from the payload; at most one per handler, and it comes last.
 #[diagnostic::on_unimplemented(
@@ -60,13 +64,13 @@ pub enum ViaMessage {}
 )]
 pub trait FromPayload<S, M = ViaPayload>: Sized {
     /// Builds the argument.
-    fn from_payload(msg: &Message, state: &Arc<S>) -> Result<Self, ExtractError>;
+    fn from_payload(ctx: &Context, state: &Arc<S>) -> Result<Self, ExtractError>;
 }
 
 #[diagnostic::do_not_recommend]
 impl<S, T: FromMessage<S>> FromPayload<S, ViaMessage> for T {
-    fn from_payload(msg: &Message, state: &Arc<S>) -> Result<Self, ExtractError> {
-        T::from_message(msg, state)
+    fn from_payload(ctx: &Context, state: &Arc<S>) -> Result<Self, ExtractError> {
+        T::from_message(ctx, state)
     }
 }
 
@@ -83,14 +87,14 @@ impl<T> Deref for Json<T> {
 }
 
 impl<S, T: DeserializeOwned> FromPayload<S> for Json<T> {
-    fn from_payload(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(Json(Envelope::<T>::decode(msg.payload())?.data))
+    fn from_payload(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
+        Ok(Json(Envelope::<T>::decode(ctx.payload())?.data))
     }
 }
 
 impl<S, T: DeserializeOwned> FromPayload<S> for Envelope<T> {
-    fn from_payload(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(Envelope::decode(msg.payload())?)
+    fn from_payload(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
+        Ok(Envelope::decode(ctx.payload())?)
     }
 }
 
@@ -99,8 +103,8 @@ impl<S, T: DeserializeOwned> FromPayload<S> for Envelope<T> {
 pub struct Raw(pub Bytes);
 
 impl<S> FromMessage<S> for Raw {
-    fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(Raw(msg.payload().clone()))
+    fn from_message(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
+        Ok(Raw(ctx.payload().clone()))
     }
 }
 
@@ -109,8 +113,8 @@ impl<S> FromMessage<S> for Raw {
 pub struct Topic(pub String);
 
 impl<S> FromMessage<S> for Topic {
-    fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(Topic(msg.topic().to_owned()))
+    fn from_message(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
+        Ok(Topic(ctx.topic().to_owned()))
     }
 }
 
@@ -129,9 +133,9 @@ impl TopicParams {
 }
 
 impl<S> FromMessage<S> for TopicParams {
-    fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
+    fn from_message(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
         Ok(TopicParams(
-            msg.params()
+            ctx.params()
                 .map(|(n, v)| (n.to_owned(), v.to_owned()))
                 .collect(),
         ))
@@ -149,18 +153,18 @@ where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        parse_param(msg, INDEX).map(Param)
+    fn from_message(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
+        parse_param(ctx, INDEX).map(Param)
     }
 }
 
 /// Parses the `index`-th `{name}` level of the route's filter.
-pub(crate) fn parse_param<T>(msg: &Message, index: usize) -> Result<T, ExtractError>
+pub(crate) fn parse_param<T>(ctx: &Context, index: usize) -> Result<T, ExtractError>
 where
     T: FromStr,
     T::Err: fmt::Display,
 {
-    let (name, value) = msg.params().nth(index).ok_or_else(|| ExtractError::Param {
+    let (name, value) = ctx.params().nth(index).ok_or_else(|| ExtractError::Param {
         name: format!("#{index}"),
         value: String::new(),
         reason: format!("the route's filter has no parameter number {index}"),
@@ -190,70 +194,19 @@ impl<S> Deref for State<S> {
 }
 
 impl<S> FromMessage<S> for State<S> {
-    fn from_message(_: &Message, state: &Arc<S>) -> Result<Self, ExtractError> {
+    fn from_message(_: &Context, state: &Arc<S>) -> Result<Self, ExtractError> {
         Ok(State(state.clone()))
     }
 }
 
 impl<S> FromMessage<S> for Publisher {
-    fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(msg.publisher().clone())
-    }
-}
-
-/// Message metadata and the publisher, in one argument.
-#[derive(Debug, Clone)]
-pub struct Context {
-    msg: Message,
-}
-
-impl Context {
-    /// The concrete topic.
-    pub fn topic(&self) -> &str {
-        self.msg.topic()
-    }
-    /// The route's filter as written.
-    pub fn matched_filter(&self) -> &str {
-        self.msg.matched_filter()
-    }
-    /// The route (handler) name.
-    pub fn route_name(&self) -> &str {
-        self.msg.route_name()
-    }
-    /// Delivery QoS.
-    pub fn qos(&self) -> QoS {
-        self.msg.qos()
-    }
-    /// Retained flag.
-    pub fn retain(&self) -> bool {
-        self.msg.retain()
-    }
-    /// Redelivery flag.
-    pub fn dup(&self) -> bool {
-        self.msg.dup()
-    }
-    /// Envelope `id`, `type`, `source`, `ts` (all `None` for non-envelope payloads).
-    pub fn envelope(&self) -> &EnvelopeHeader {
-        self.msg.envelope_header()
-    }
-    /// A `{name}` parameter's value.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.msg.param(name)
-    }
-    /// The publisher.
-    pub fn publisher(&self) -> &Publisher {
-        self.msg.publisher()
+    fn from_message(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
+        Ok(ctx.publisher().clone())
     }
 }
 
 impl<S> FromMessage<S> for Context {
-    fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(Context { msg: msg.clone() })
-    }
-}
-
-impl<S> FromMessage<S> for Message {
-    fn from_message(msg: &Message, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(msg.clone())
+    fn from_message(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
+        Ok(ctx.clone())
     }
 }

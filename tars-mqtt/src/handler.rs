@@ -1,19 +1,18 @@
 //! `Handler`: any async function whose arguments are extractors, implemented over tuples (axum
 //! style), and `IntoReply`: what a handler may return.
 
-use std::fmt::Display;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+pub use crate::error::BoxError;
 use crate::extract::{ExtractError, FromMessage, FromPayload, Json};
-use crate::message::Message;
+use crate::message::Context;
 
 /// A boxed, sendable future.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+type BoxFuture<T> = futures_util::future::BoxFuture<'static, T>;
 
 /// What a handler produced, ready to publish.
 #[derive(Debug)]
@@ -23,20 +22,23 @@ pub enum Reply {
     None,
     /// Reply data (a serialized JSON object) for the route's reply topic.
     Data(Box<RawValue>),
-    /// The handler failed; reported, and answered with an error envelope on reply routes.
-    Error(String),
+    /// The handler failed; reported (with the error as its source), and answered with an
+    /// error envelope on reply routes.
+    Error(BoxError),
     /// The handler's arguments could not be extracted (reported as a decode error).
-    Rejected(crate::ExtractError),
+    #[doc(hidden)]
+    Rejected(ExtractError),
 }
 
 /// Turns a handler's return value into a [`Reply`].
 ///
 /// `()` and `Option::None` publish nothing, `Json<T>` is reply data, `Result::Err` is a
-/// reported failure.
+/// reported failure: any `E` that converts into a [`BoxError`] (an error type, a `String`, a
+/// `&'static str`), kept as the report's source so an error hook can downcast it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a valid tars-mqtt handler return type",
     label = "cannot be turned into a reply",
-    note = "return `()`, `Json<T>` with `T: Serialize`, `Option<_>` or `Result<_, E>` with `E: Display` of those"
+    note = "return `()`, `Json<T>` with `T: Serialize`, `Option<_>` or `Result<_, E>` with `E` an error type (`std::error::Error + Send + Sync`, or a `String`) of those"
 )]
 pub trait IntoReply {
     /// Converts.
@@ -59,7 +61,7 @@ impl<T: Serialize> IntoReply for Json<T> {
     fn into_reply(self) -> Reply {
         match crate::envelope::to_raw_object(&self.0) {
             Ok(raw) => Reply::Data(raw),
-            Err(e) => Reply::Error(e.to_string()),
+            Err(e) => Reply::Error(Box::new(e)),
         }
     }
 }
@@ -70,11 +72,11 @@ impl<T: IntoReply> IntoReply for Option<T> {
     }
 }
 
-impl<T: IntoReply, E: Display> IntoReply for Result<T, E> {
+impl<T: IntoReply, E: Into<BoxError>> IntoReply for Result<T, E> {
     fn into_reply(self) -> Reply {
         match self {
             Ok(v) => v.into_reply(),
-            Err(e) => Reply::Error(e.to_string()),
+            Err(e) => Reply::Error(e.into()),
         }
     }
 }
@@ -88,7 +90,7 @@ impl<T: IntoReply, E: Display> IntoReply for Result<T, E> {
 )]
 pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// Extracts the arguments and runs the function.
-    fn call(&self, msg: Message, state: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>>;
+    fn call(&self, msg: Context, state: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>>;
 }
 
 impl<F, Fut, S, R> Handler<((),), S> for F
@@ -97,7 +99,7 @@ where
     Fut: Future<Output = R> + Send + 'static,
     R: IntoReply,
 {
-    fn call(&self, _: Message, _: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>> {
+    fn call(&self, _: Context, _: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>> {
         let fut = self();
         Box::pin(async move { Ok(fut.await.into_reply()) })
     }
@@ -115,7 +117,7 @@ macro_rules! impl_handler {
             $($ty: FromMessage<S> + Send,)*
             $last: FromPayload<S, M> + Send,
         {
-            fn call(&self, msg: Message, state: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>> {
+            fn call(&self, msg: Context, state: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>> {
                 let extracted = (|| {
                     $(let $ty = $ty::from_message(&msg, &state)?;)*
                     let $last = $last::from_payload(&msg, &state)?;
@@ -139,7 +141,7 @@ impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8; T9);
 
 /// A handler with its argument types erased, as routes store it.
 pub(crate) trait ErasedHandler<S>: Send + Sync {
-    fn call(&self, msg: Message, state: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>>;
+    fn call(&self, msg: Context, state: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>>;
 }
 
 pub(crate) struct Erased<H, T> {
@@ -157,7 +159,7 @@ impl<H, T> Erased<H, T> {
 }
 
 impl<H: Handler<T, S>, T, S> ErasedHandler<S> for Erased<H, T> {
-    fn call(&self, msg: Message, state: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>> {
+    fn call(&self, msg: Context, state: Arc<S>) -> BoxFuture<Result<Reply, ExtractError>> {
         self.handler.call(msg, state)
     }
 }

@@ -70,12 +70,14 @@
 //! **Arguments.** After `&self`, an argument is a topic parameter when its name matches a
 //! `{name}` of the filter (any `FromStr` type); an extractor when it is a reference (`&Context`),
 //! marked `#[extract]`, or of an extractor type (`Context`, `Topic`, `TopicParams`, `Raw`,
-//! `Publisher`, `State<S>`, `Param<T, N>`, `Message`); otherwise it is the payload, at most one:
+//! `Publisher`, `State<S>`, `Param<T, N>`); otherwise it is the payload, at most one:
 //! `Json<T>`, `Envelope<T>`, or any `T: Deserialize` decoded from the envelope's `data`.
 //!
 //! **Return values.** `()` or `Result<(), E>` publish nothing. With `reply = "topic"`, a value
 //! `T: Serialize`, `Result<T, E>` or `Option<T>` is published there as an envelope with the
-//! request's id; an `Err` (`E: Display`) is reported and answered with an `error` envelope.
+//! request's id; an `Err` is reported and answered with an `error` envelope. `E` is any error type
+//! (`std::error::Error + Send + Sync + 'static`) or a `String`; the report carries it as its
+//! source, so an error hook can downcast it ([`runtime::ErrorReport::source`]).
 //!
 //! | `#[mqtt_service(…)]` | meaning |
 //! |---|---|
@@ -98,7 +100,7 @@
 //! | `env = "VAR"` | take the filter from `VAR` at start-up when set (validated; the error names the handler) |
 //!
 //! Configuration layers: the macro's defaults, then the environment, then builder calls
-//! ([`Service::config`] returns the first two as a [`ConfigBuilder`]). Topic filters are
+//! ([`Service::config`] returns the first two as a [`ConfigBuilder`](config::ConfigBuilder)). Topic filters are
 //! validated at compile time by the same parser the runtime uses; mistakes are compile errors
 //! at the offending token (the catalogue is `docs/diagnostics.md`).
 //!
@@ -118,7 +120,7 @@
 //!         fn info() -> &'static ServiceInfo { /* name, defaults, the constants above */ }
 //!         fn router() -> Router<Self> {
 //!             Router::new()
-//!                 .route(route(&__TARS_MQTT_SUBSCRIPTION_query, move |msg: Message, state: State<Self>| {
+//!                 .route(route(&__TARS_MQTT_SUBSCRIPTION_query, move |msg: Context, state: State<Self>| {
 //!                     boxed_send(async move {
 //!                         let q = match payload::<MemoryQuery>(&msg) { Ok(q) => q, Err(e) => return Reply::Rejected(e) };
 //!                         reply_result::<MemoryResults, String>(Self::query(&*state, q).await)
@@ -129,6 +131,19 @@
 //!     }
 //! };
 //! ```
+//!
+//! ## Where things are
+//! The root holds what a service is made of: [`Runtime`], [`ServiceHandle`], [`Router`],
+//! [`Route`], [`Service`], [`MqttConfig`], [`Publisher`], [`Context`], [`Json`], [`Envelope`],
+//! [`QoS`], [`Overflow`], [`Readiness`], [`ConnectionState`] and the errors [`Error`],
+//! [`ConfigError`], [`PublishError`], [`RequestError`]. The rest is grouped by concern:
+//! [`config`] (builder, broker address, variable names), [`extract`] (every handler argument
+//! type and the extractor traits), [`handler`] (the `Handler` and `IntoReply` traits),
+//! [`publisher`] (the event and request builders), [`route`] (route options and counters),
+//! [`runtime`] (shutdown handle, error reports), [`service`] (what `#[mqtt_service]`
+//! declares), [`topic`] (the filter grammar), [`wire`] (envelope decoding, ids, presence
+//! messages), [`raw`] (the rumqttc client) and `testing` (feature `testing`: brokers and a test
+//! peer). `prelude` has the names a service module usually needs.
 //!
 //! ## Configuration
 //! [`MqttConfig::from_env`] reads the variables of the wire format (`MQTT_URL`, `MQTT_CLIENT_ID`,
@@ -156,29 +171,29 @@
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
 mod ack;
-mod config;
+pub mod config;
 mod connection;
 mod controller;
 mod dedup;
 mod dispatch;
 mod envelope;
 mod error;
-mod extract;
-mod handler;
+pub mod extract;
+pub mod handler;
 mod inbound;
 mod message;
 mod outbox;
 mod presence;
-mod publisher;
+pub mod publisher;
 mod qos;
 pub mod raw;
-mod route;
+pub mod route;
 mod router;
-mod runtime;
-mod service;
+pub mod runtime;
+pub mod service;
 mod state;
 mod tls;
-mod topic;
+pub mod topic;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -186,11 +201,34 @@ pub mod testing;
 #[cfg(feature = "macros")]
 pub use tars_mqtt_macros::{mqtt_service, subscribe};
 
+pub use config::MqttConfig;
+pub use envelope::Envelope;
+pub use error::{ConfigError, Error, PublishError, RequestError};
+pub use extract::{Context, Json};
+pub use publisher::Publisher;
+pub use qos::QoS;
+pub use route::Overflow;
+pub use router::{Route, Router};
+pub use runtime::{Runtime, ServiceHandle};
+pub use service::Service;
+pub use state::{ConnectionState, Readiness};
+
+/// The wire format shared with the Python services: the envelope, its decoding rules and
+/// errors, ids and timestamps, and the presence messages (health, heartbeat) with their topics.
+pub mod wire {
+    pub use crate::envelope::{
+        DecodeError, ERROR_EVENT_TYPE, EncodeError, Envelope, EnvelopeHeader, new_id, now,
+    };
+    pub use crate::presence::{
+        HEALTH_EVENT_TYPE, health_payload, health_topic, heartbeat_payload, heartbeat_topic,
+    };
+}
+
 /// The names a service module usually needs: `use tars_mqtt::prelude::*;`.
 pub mod prelude {
+    pub use crate::extract::{Raw, Topic, TopicParams};
     pub use crate::{
-        Context, Envelope, Json, MqttConfig, Publisher, QoS, Raw, Router, Runtime, Service, Topic,
-        TopicParams,
+        Context, Envelope, Json, MqttConfig, Publisher, QoS, Router, Runtime, Service,
     };
     #[cfg(feature = "macros")]
     pub use crate::{mqtt_service, subscribe};
@@ -198,32 +236,6 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub mod __private;
-
-pub use config::{BrokerAddress, ConfigBuilder, MqttConfig, Password, env};
-pub use dedup::Dedup;
-pub use dispatch::{ErrorHook, ErrorKind, ErrorReport};
-pub use envelope::{DecodeError, EncodeError, Envelope, EnvelopeHeader, new_id, now};
-pub use error::{ConfigError, Error, PublishError, RequestError};
-pub use extract::{
-    Context, ExtractError, FromMessage, FromPayload, Json, Param, Raw, State, Topic, TopicParams,
-    ViaMessage, ViaPayload,
-};
-pub use handler::{BoxFuture, Handler, IntoReply, Reply};
-pub use message::Message;
-pub use presence::{
-    HEALTH_EVENT_TYPE, health_payload, health_topic, heartbeat_payload, heartbeat_topic,
-};
-pub use publisher::{ERROR_EVENT_TYPE, EventBuilder, Publisher, RequestBuilder};
-pub use qos::QoS;
-pub use route::{Overflow, ReplyTo, RouteMeta, RouteStats};
-pub use router::{Route, Router};
-pub use runtime::{Runtime, ServiceHandle, ShutdownHandle};
-pub use service::{Service, ServiceDefaults, ServiceInfo, SubscriptionInfo};
-pub use state::{ConnectionState, Readiness};
-pub use topic::{
-    FilterError, FilterErrorKind, Level, MAX_TOPIC_LEN, TopicFilter, TopicNameError,
-    validate_topic_name,
-};
 
 /// The README's example, compiled as a doctest so it stays true.
 #[cfg(doctest)]

@@ -1,4 +1,5 @@
-//! One received PUBLISH as handlers see it: shared by every route it matched.
+//! `Context`: one received message as a handler sees it (topic, payload, delivery flags, the
+//! envelope header, the route's parameters) and the service's publisher.
 
 use std::sync::Arc;
 
@@ -10,15 +11,28 @@ use crate::inbound::Inbound;
 use crate::publisher::Publisher;
 use crate::route::RouteMeta;
 
-/// What an extractor sees: the message and the route it is being handled by.
+/// The request context: the message being handled, the route handling it, and the publisher.
+///
+/// It is an extractor itself (`ctx: &Context` or `ctx: Context` as a handler argument), and what
+/// every extractor is built from ([`FromMessage`](crate::extract::FromMessage)).
+///
+/// ```
+/// use tars_mqtt::Context;
+///
+/// async fn log(ctx: Context) {
+///     let room = ctx.param("room").unwrap_or("?");
+///     println!("{} (room {room}, id {:?})", ctx.topic(), ctx.envelope_header().id);
+/// }
+/// # let _ = tars_mqtt::Route::<()>::new("sensors/{room}/temp", log);
+/// ```
 #[derive(Debug, Clone)]
-pub struct Message {
+pub struct Context {
     pub(crate) inbound: Arc<Inbound>,
     pub(crate) route: Arc<RouteMeta>,
     pub(crate) publisher: Publisher,
 }
 
-impl Message {
+impl Context {
     /// The concrete topic the message was published to.
     pub fn topic(&self) -> &str {
         &self.inbound.topic

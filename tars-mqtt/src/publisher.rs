@@ -16,14 +16,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::QoS;
 use crate::connection::{ClientHandle, SendError};
-use crate::envelope::{Envelope, encode_raw, new_id, now, peek_id, to_raw_object};
+use crate::envelope::{
+    ERROR_EVENT_TYPE, Envelope, encode_raw, new_id, now, peek_id, to_raw_object,
+};
 use crate::error::{PublishError, RequestError};
 use crate::inbound::Inbound;
 use crate::state::{ConnectionState, Readiness};
 use crate::topic::{TopicFilter, validate_topic_name};
-
-/// Envelope type of error replies: `{"ok": false, "err": "…"}` with the request's id.
-pub const ERROR_EVENT_TYPE: &str = "error";
 
 /// Asks the controller to subscribe to a reply topic (and keep it across reconnects).
 pub(crate) struct SubscribeReply {

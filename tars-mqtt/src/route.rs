@@ -30,22 +30,38 @@ pub struct ReplyTo {
     pub event_type: String,
 }
 
-/// Per-route counters.
+/// Per-route counters, read while the service runs.
 #[derive(Debug, Default)]
 pub struct RouteStats {
-    /// Messages queued for the route.
-    pub received: AtomicU64,
-    /// Handler runs that completed successfully.
-    pub succeeded: AtomicU64,
-    /// Messages not handled successfully: decode errors, handler errors, panics, timeouts.
-    pub failed: AtomicU64,
-    /// Messages dropped by the overflow policy.
-    pub dropped: AtomicU64,
+    pub(crate) received: AtomicU64,
+    pub(crate) succeeded: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) dropped: AtomicU64,
 }
 
 impl RouteStats {
     pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Messages queued for the route.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// Handler runs that completed successfully.
+    pub fn succeeded(&self) -> u64 {
+        self.succeeded.load(Ordering::Relaxed)
+    }
+
+    /// Messages not handled successfully: decode errors, handler errors, panics, timeouts.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Messages dropped by the overflow policy.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 }
 

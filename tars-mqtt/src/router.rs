@@ -128,7 +128,7 @@ impl<S> Route<S> {
 /// The routes of a service with state `S`.
 ///
 /// ```
-/// # use tars_mqtt::{Router, QoS, Json, Topic};
+/// # use tars_mqtt::{Router, QoS, Json, extract::Topic};
 /// async fn log(Topic(t): Topic) { println!("{t}") }
 /// async fn temp(Json(v): Json<serde_json::Value>) {}
 /// let router: Router<()> = Router::new()
@@ -200,23 +200,26 @@ impl<S: Send + Sync + 'static> Router<S> {
         let mut routes = Vec::with_capacity(self.routes.len());
         for (index, route) in self.routes.into_iter().enumerate() {
             let name = route.name.unwrap_or_else(|| route.filter.clone());
+            let origin = route
+                .origin
+                .as_ref()
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
             let filter = TopicFilter::parse(&route.filter).map_err(|source| Error::Route {
                 route: name.clone(),
-                origin: route
-                    .origin
-                    .as_ref()
-                    .map(|o| format!(" ({o})"))
-                    .unwrap_or_default(),
+                origin: origin.clone(),
                 filter: route.filter.clone(),
                 source,
             })?;
             if let Some(reply) = &route.reply
-                && let Err(e) = crate::topic::validate_topic_name(&reply.topic)
+                && let Err(source) = crate::topic::validate_topic_name(&reply.topic)
             {
-                return Err(Error::Other(format!(
-                    "route `{name}`: invalid reply topic `{}`: {e}",
-                    reply.topic
-                )));
+                return Err(Error::ReplyTopic {
+                    route: name,
+                    origin,
+                    topic: reply.topic.clone(),
+                    source,
+                });
             }
             trie.insert(&filter, index);
             routes.push((

@@ -14,7 +14,7 @@ use crate::runtime::{Runtime, ServiceHandle};
 /// `#[mqtt_service]` implements it; it can also be written by hand:
 ///
 /// ```no_run
-/// use tars_mqtt::{Json, Route, Router, Service, ServiceDefaults, ServiceInfo, State};
+/// use tars_mqtt::{Json, Route, Router, Service, service::{ServiceDefaults, ServiceInfo}, extract::State};
 ///
 /// struct Echo;
 /// impl Service for Echo {

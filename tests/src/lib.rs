@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker};
-use tars_mqtt::{ConfigBuilder, MqttConfig, Router, Runtime, ServiceHandle};
+use tars_mqtt::{MqttConfig, Router, Runtime, ServiceHandle, config::ConfigBuilder};
 
 /// Generous bound for anything that should happen "at once" on loopback.
 pub const WAIT: Duration = Duration::from_secs(10);

@@ -198,7 +198,7 @@ fn route(p: &TokenStream, h: &Handler) -> TokenStream {
     quote! {
         #(#cfgs)*
         let router = router.route(
-            #p::route(&#info, move |#msg: #p::Message, #state: #p::State<Self>| #future)
+            #p::route(&#info, move |#msg: #p::Context, #state: #p::State<Self>| #future)
             #(#options)*
         );
     }

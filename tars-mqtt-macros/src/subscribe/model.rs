@@ -2,8 +2,8 @@
 //!
 //! An argument is a topic parameter when its name matches a `{name}` of the filter, an
 //! extractor when it is a reference (`ctx: &Context`), marked `#[extract]`, or of a known
-//! extractor type (`Context`, `Topic`, `TopicParams`, `Raw`, `Publisher`, `State`, `Param`,
-//! `Message`), and otherwise the payload (at most one): `Json<T>`/`Envelope<T>` as they are,
+//! extractor type (`Context`, `Topic`, `TopicParams`, `Raw`, `Publisher`, `State`, `Param`),
+//! and otherwise the payload (at most one): `Json<T>`/`Envelope<T>` as they are,
 //! any other type decoded from the envelope's `data`.
 
 use syn::{
@@ -23,7 +23,6 @@ const EXTRACTORS: &[&str] = &[
     "Publisher",
     "State",
     "Param",
-    "Message",
 ];
 const PAYLOAD_WRAPPERS: &[&str] = &["Json", "Envelope"];
 

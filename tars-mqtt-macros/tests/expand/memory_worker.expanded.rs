@@ -52,7 +52,7 @@ const _: () = {
                     ::tars_mqtt::__private::route(
                             &__TARS_MQTT_SUBSCRIPTION_query,
                             move |
-                                __tars_mqtt_msg: ::tars_mqtt::__private::Message,
+                                __tars_mqtt_msg: ::tars_mqtt::__private::Context,
                                 __tars_mqtt_state: ::tars_mqtt::__private::State<Self>|
                             ::tars_mqtt::__private::boxed_send(async move {
                                 let (__tars_mqtt_arg0,) = match (|| ::core::result::Result::Ok::<
@@ -81,7 +81,7 @@ const _: () = {
                     ::tars_mqtt::__private::route(
                             &__TARS_MQTT_SUBSCRIPTION_temp,
                             move |
-                                __tars_mqtt_msg: ::tars_mqtt::__private::Message,
+                                __tars_mqtt_msg: ::tars_mqtt::__private::Context,
                                 __tars_mqtt_state: ::tars_mqtt::__private::State<Self>|
                             ::tars_mqtt::__private::boxed_send(async move {
                                 let (

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tars_mqtt::{Envelope, EnvelopeHeader};
+use tars_mqtt::{Envelope, wire::EnvelopeHeader};
 
 fuzz_target!(|payload: &[u8]| {
     let header = EnvelopeHeader::read(payload);

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tars_mqtt::{TopicFilter, validate_topic_name};
+use tars_mqtt::{topic::{TopicFilter, validate_topic_name}};
 
 fuzz_target!(|input: &str| {
     let (filter, topic) = input.split_once('\n').unwrap_or((input, ""));

@@ -138,6 +138,7 @@ impl Dispatcher {
                 topic: inbound.topic.clone(),
                 qos: inbound.qos,
                 message: why.to_owned(),
+                source: None,
                 excerpt: inbound.excerpt(),
             },
         );
@@ -157,6 +158,7 @@ impl Dispatcher {
                     "{} bytes, more than MQTT_MAX_PACKET_SIZE = {limit}",
                     inbound.payload.len()
                 ),
+                source: None,
                 excerpt: inbound.excerpt(),
             },
         );

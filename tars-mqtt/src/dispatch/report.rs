@@ -51,6 +51,10 @@ pub struct ErrorReport {
     pub qos: crate::QoS,
     /// A human-readable description.
     pub message: String,
+    /// The error itself, when there is one: what the handler returned in its `Err` (downcast it
+    /// to the handler's error type), or the [`ExtractError`](crate::extract::ExtractError) of a
+    /// payload that did not decode.
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
     /// The start of the payload.
     pub excerpt: String,
 }

@@ -10,7 +10,7 @@ use super::queue::BoundedQueue;
 use super::report::{ErrorHook, ErrorKind, ErrorReport, report};
 use crate::handler::{ErasedHandler, Reply};
 use crate::inbound::Inbound;
-use crate::message::Message;
+use crate::message::Context;
 use crate::publisher::Publisher;
 use crate::route::{RouteMeta, RouteStats};
 
@@ -37,53 +37,61 @@ impl<S: Send + Sync + 'static> Worker<S> {
         handler: &Arc<dyn ErasedHandler<S>>,
         inbound: Arc<Inbound>,
     ) {
-        let msg = Message {
+        let ctx = Context {
             inbound: inbound.clone(),
             route: meta.clone(),
             publisher: self.publisher.clone(),
         };
-        let call =
-            std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(msg, self.state.clone())));
-        let outcome = match call {
-            Err(panic) => Err((ErrorKind::Panic, panic_message(&*panic))),
-            Ok(fut) => {
-                let fut = AssertUnwindSafe(fut).catch_unwind();
-                let result = match meta.timeout {
-                    Some(limit) => tokio::time::timeout(limit, fut)
-                        .await
-                        .map_err(|_| (ErrorKind::Timeout, format!("no result within {limit:?}"))),
-                    None => Ok(fut.await),
-                };
-                match result {
-                    Err(e) => Err(e),
-                    Ok(Err(panic)) => Err((ErrorKind::Panic, panic_message(&*panic))),
-                    Ok(Ok(Err(extract))) => Err((ErrorKind::Decode, extract.to_string())),
-                    Ok(Ok(Ok(Reply::Error(e)))) => Err((ErrorKind::Handler, e)),
-                    Ok(Ok(Ok(Reply::Rejected(e)))) => Err((ErrorKind::Decode, e.to_string())),
-                    Ok(Ok(Ok(reply))) => Ok(reply),
-                }
-            }
-        };
-        match outcome {
+        match self.run_handler(meta, handler, ctx).await {
             Ok(reply) => {
                 RouteStats::bump(&meta.stats.succeeded);
                 if let Reply::Data(data) = reply {
                     self.reply(meta, &inbound, &meta.reply_event(), &data).await;
                 }
             }
-            Err((kind, message)) => {
+            Err(failure) => {
                 RouteStats::bump(&meta.stats.failed);
-                self.report(meta, &inbound, kind, message.clone());
+                let message = failure.message.clone();
+                self.report(meta, &inbound, failure);
                 if meta.reply.is_some() {
                     let data = serde_json::value::to_raw_value(&serde_json::json!({
                         "ok": false,
                         "err": message,
                     }))
                     .expect("a JSON object serializes");
-                    self.reply(meta, &inbound, crate::ERROR_EVENT_TYPE, &data)
+                    self.reply(meta, &inbound, crate::envelope::ERROR_EVENT_TYPE, &data)
                         .await;
                 }
             }
+        }
+    }
+
+    /// Runs the handler under its timeout, with panics caught.
+    async fn run_handler(
+        &self,
+        meta: &RouteMeta,
+        handler: &Arc<dyn ErasedHandler<S>>,
+        ctx: Context,
+    ) -> Result<Reply, Failure> {
+        let call =
+            std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(ctx, self.state.clone())));
+        let future = AssertUnwindSafe(call.map_err(Failure::panic)?).catch_unwind();
+        let finished = match meta.timeout {
+            Some(limit) => tokio::time::timeout(limit, future)
+                .await
+                .map_err(|_| Failure {
+                    kind: ErrorKind::Timeout,
+                    message: format!("no result within {limit:?}"),
+                    source: None,
+                })?,
+            None => future.await,
+        };
+        match finished.map_err(Failure::panic)? {
+            Ok(Reply::Error(error)) => Err(Failure::new(ErrorKind::Handler, error.into())),
+            Ok(Reply::Rejected(error)) | Err(error) => {
+                Err(Failure::new(ErrorKind::Decode, Arc::new(error)))
+            }
+            Ok(reply) => Ok(reply),
         }
     }
 
@@ -111,22 +119,48 @@ impl<S: Send + Sync + 'static> Worker<S> {
             .publish_envelope(&reply.topic, &id, event_type, data, meta.qos, false)
             .await
         {
-            self.report(meta, inbound, ErrorKind::Reply, e.to_string());
+            self.report(meta, inbound, Failure::new(ErrorKind::Reply, Arc::new(e)));
         }
     }
 
-    fn report(&self, meta: &RouteMeta, inbound: &Inbound, kind: ErrorKind, message: String) {
+    fn report(&self, meta: &RouteMeta, inbound: &Inbound, failure: Failure) {
         report(
             self.hook.as_ref(),
             ErrorReport {
-                kind,
+                kind: failure.kind,
                 route: meta.name.clone(),
                 topic: inbound.topic.clone(),
                 qos: inbound.qos,
-                message,
+                message: failure.message,
+                source: failure.source,
                 excerpt: inbound.excerpt(),
             },
         );
+    }
+}
+
+/// Why a run did not succeed.
+struct Failure {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Failure {
+    fn new(kind: ErrorKind, source: Arc<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        Self {
+            kind,
+            message: source.to_string(),
+            source: Some(source),
+        }
+    }
+
+    fn panic(payload: Box<dyn std::any::Any + Send>) -> Self {
+        Self {
+            kind: ErrorKind::Panic,
+            message: panic_message(&*payload),
+            source: None,
+        }
     }
 }
 

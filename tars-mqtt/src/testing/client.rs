@@ -55,7 +55,7 @@ impl std::fmt::Debug for TestClient {
 impl TestClient {
     /// Connects (clean session) and waits for CONNACK; panics after 10 s.
     pub async fn connect(url: &str, client_id: &str) -> Self {
-        let address = crate::BrokerAddress::parse(url).expect("a valid broker URL");
+        let address = crate::config::BrokerAddress::parse(url).expect("a valid broker URL");
         let mut options = MqttOptions::new(client_id, address.host, address.port);
         options.set_keep_alive(Duration::from_secs(30));
         options.set_max_packet_size(8 * 1024 * 1024, 8 * 1024 * 1024);

@@ -144,7 +144,7 @@ impl TopicFilter {
     /// Parses and validates a filter.
     ///
     /// ```
-    /// # use tars_mqtt::{TopicFilter, FilterErrorKind};
+    /// # use tars_mqtt::{topic::{FilterErrorKind, TopicFilter}};
     /// let f = TopicFilter::parse("$share/workers/jobs/{kind}/#").unwrap();
     /// assert_eq!(f.share_group(), Some("workers"));
     /// assert_eq!(f.subscription(), "$share/workers/jobs/+/#");
@@ -249,7 +249,7 @@ impl TopicFilter {
     /// [`validate_topic_name`]) matches nothing, not even `#`.
     ///
     /// ```
-    /// # use tars_mqtt::TopicFilter;
+    /// # use tars_mqtt::topic::TopicFilter;
     /// let any = TopicFilter::parse("sensors/#").unwrap();
     /// assert!(any.matches("sensors/kitchen/temp"));
     /// assert!(!any.matches("sensors/+/temp")); // a filter, not a topic name
@@ -403,7 +403,7 @@ impl std::error::Error for TopicNameError {}
 /// Checks that `topic` can be published to: not empty, no wildcard, ≤ 65 535 bytes, no NUL.
 ///
 /// ```
-/// # use tars_mqtt::{validate_topic_name, TopicNameError};
+/// # use tars_mqtt::{topic::{TopicNameError, validate_topic_name}};
 /// assert!(validate_topic_name("memory/results").is_ok());
 /// assert_eq!(validate_topic_name("memory/+"), Err(TopicNameError::Wildcard));
 /// ```

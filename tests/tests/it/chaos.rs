@@ -89,7 +89,7 @@ impl Run {
     }
 }
 
-fn persistent(url: &str, what: &str, dedup: bool) -> tars_mqtt::ConfigBuilder {
+fn persistent(url: &str, what: &str, dedup: bool) -> tars_mqtt::config::ConfigBuilder {
     let cfg = config(url, &unique(what)).persistent_session(true);
     if dedup {
         cfg.dedupe_ttl(Duration::from_secs(300))
@@ -99,7 +99,7 @@ fn persistent(url: &str, what: &str, dedup: bool) -> tars_mqtt::ConfigBuilder {
     }
 }
 
-async fn start(cfg: tars_mqtt::ConfigBuilder, router: Router<()>) -> ServiceHandle {
+async fn start(cfg: tars_mqtt::config::ConfigBuilder, router: Router<()>) -> ServiceHandle {
     let service = Runtime::new(cfg.build().unwrap(), router, ())
         .start()
         .unwrap();

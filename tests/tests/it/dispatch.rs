@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use tars_mqtt::testing::TestClient;
-use tars_mqtt::{ErrorKind, Json, Overflow, QoS, Route, Router, Runtime, ServiceHandle, State};
+use tars_mqtt::{
+    Json, Overflow, QoS, Route, Router, Runtime, ServiceHandle, extract::State, runtime::ErrorKind,
+};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, unique, wait_until};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -20,7 +22,7 @@ struct Gate<T> {
 }
 
 async fn start_reporting<S: Send + Sync + 'static>(
-    cfg: tars_mqtt::ConfigBuilder,
+    cfg: tars_mqtt::config::ConfigBuilder,
     router: Router<S>,
     state: S,
 ) -> (ServiceHandle, Reports) {
@@ -79,10 +81,7 @@ async fn failures_are_isolated_and_reported(broker: TestBroker) {
     assert!(reports.iter().all(|r| r.1 == "work"));
     let stats = service.route("work").unwrap().stats();
     wait_until("3 successes and 3 failures counted", || {
-        (
-            stats.succeeded.load(Ordering::Relaxed),
-            stats.failed.load(Ordering::Relaxed),
-        ) == (3, 3)
+        (stats.succeeded(), stats.failed()) == (3, 3)
     })
     .await;
     service.shutdown().await;
@@ -197,7 +196,7 @@ async fn overflow_drops_are_reported_and_slow_routes_do_not_block_others(broker:
         Some("fast")
     );
     let slow = service.route("slow").unwrap().stats();
-    wait_until("3 drops", || slow.dropped.load(Ordering::Relaxed) == 3).await;
+    wait_until("3 drops", || slow.dropped() == 3).await;
     gate.add_permits(10);
     let mut finished = Vec::new();
     for _ in 0..5 {
@@ -274,15 +273,9 @@ async fn overflow_policies_keep_what_they_promise(broker: TestBroker) {
                 .await;
         }
         let route = service.route("in").unwrap().stats();
-        wait_until("all arrivals", || {
-            route.received.load(Ordering::Relaxed) >= 3
-        })
-        .await;
+        wait_until("all arrivals", || route.received() >= 3).await;
         if dropped > 0 {
-            wait_until("the drops", || {
-                route.dropped.load(Ordering::Relaxed) == dropped
-            })
-            .await;
+            wait_until("the drops", || route.dropped() == dropped).await;
         }
         gate.add_permits(100);
         let mut done = Vec::new();
@@ -310,7 +303,7 @@ async fn overflow_policies_keep_what_they_promise(broker: TestBroker) {
             .await
             .is_err()
         );
-        assert_eq!(route.dropped.load(Ordering::Relaxed), dropped, "{policy:?}");
+        assert_eq!(route.dropped(), dropped, "{policy:?}");
         assert_eq!(
             reports.lock().unwrap().len(),
             dropped as usize,
@@ -412,7 +405,68 @@ async fn oversized_payloads_are_reported_and_the_service_goes_on(broker: TestBro
     service.shutdown().await;
 }
 
+/// The error a handler returns reaches the error hook as itself: the hook can downcast it to the
+/// handler's own error type; a payload that did not decode comes with its `ExtractError`.
+async fn error_hooks_can_downcast_the_handlers_error(broker: TestBroker) {
+    #[derive(Debug, PartialEq)]
+    struct OutOfStock {
+        item: String,
+    }
+    impl std::fmt::Display for OutOfStock {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{} is out of stock", self.item)
+        }
+    }
+    impl std::error::Error for OutOfStock {}
+
+    #[derive(serde::Deserialize)]
+    struct Order {
+        item: String,
+    }
+    let p = unique("order");
+    let router = Router::new().route(
+        Route::new(
+            format!("{p}/place"),
+            |Json(order): Json<Order>| async move { Err::<(), _>(OutOfStock { item: order.item }) },
+        )
+        .qos(QoS::AtLeastOnce),
+    );
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let service = Runtime::new(
+        config(&broker.url(), &unique("svc")).build().unwrap(),
+        router,
+        (),
+    )
+    .on_error(move |report| {
+        let source = report.source.as_deref();
+        let _ = tx.send((
+            report.kind,
+            source
+                .and_then(|e| e.downcast_ref::<OutOfStock>())
+                .map(|e| e.item.clone()),
+            source.is_some_and(|e| e.is::<tars_mqtt::extract::ExtractError>()),
+        ));
+    })
+    .start()
+    .unwrap();
+    service.wait_ready(WAIT).await.unwrap();
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.publish_json(&format!("{p}/place"), &json!({"item": "tea"}))
+        .await;
+    peer.publish_json(&format!("{p}/place"), &json!({"item": 7}))
+        .await;
+    for expected in [
+        (ErrorKind::Handler, Some("tea".to_owned()), false),
+        (ErrorKind::Decode, None, true),
+    ] {
+        let report = tokio::time::timeout(WAIT, rx.recv()).await.unwrap();
+        assert_eq!(report, Some(expected));
+    }
+    service.shutdown().await;
+}
+
 broker_suite!(
+    error_hooks_can_downcast_the_handlers_error,
     oversized_payloads_are_reported_and_the_service_goes_on,
     failures_are_isolated_and_reported,
     order_is_kept_per_route_and_concurrency_is_opt_in,

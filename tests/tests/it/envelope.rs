@@ -1,7 +1,7 @@
 //! The envelope contract, health and heartbeat shapes (byte-compatible with the Python services).
 
 use serde_json::{Value, json};
-use tars_mqtt::{DecodeError, Envelope};
+use tars_mqtt::{Envelope, wire::DecodeError};
 
 fn keys(v: &Value) -> Vec<&str> {
     v.as_object().unwrap().keys().map(String::as_str).collect()
@@ -124,7 +124,7 @@ fn data_must_serialize_to_an_object() {
 
 #[test]
 fn health_and_heartbeat_shapes() {
-    let health: Value = serde_json::from_slice(&tars_mqtt::health_payload(
+    let health: Value = serde_json::from_slice(&tars_mqtt::wire::health_payload(
         "memory-worker",
         true,
         Some("ready"),
@@ -142,25 +142,30 @@ fn health_and_heartbeat_shapes() {
     );
     assert_eq!(data["message_id"].as_str().unwrap().len(), 32);
     assert!(data["timestamp"].is_f64());
-    let failed: Value =
-        serde_json::from_slice(&tars_mqtt::health_payload("s", false, None, Some("boom"))).unwrap();
+    let failed: Value = serde_json::from_slice(&tars_mqtt::wire::health_payload(
+        "s",
+        false,
+        None,
+        Some("boom"),
+    ))
+    .unwrap();
     assert_eq!(
         keys(&failed["data"]),
         ["err", "message_id", "ok", "timestamp"],
         "`err`, never `error`; no event key"
     );
-    let beat: Value = serde_json::from_slice(&tars_mqtt::heartbeat_payload()).unwrap();
+    let beat: Value = serde_json::from_slice(&tars_mqtt::wire::heartbeat_payload()).unwrap();
     assert_eq!(keys(&beat), ["event", "ok", "timestamp"]);
     assert_eq!(
         (beat["ok"].clone(), beat["event"].clone()),
         (json!(true), json!("heartbeat"))
     );
     assert_eq!(
-        tars_mqtt::health_topic("tars-memory"),
+        tars_mqtt::wire::health_topic("tars-memory"),
         "system/health/tars-memory"
     );
     assert_eq!(
-        tars_mqtt::heartbeat_topic("tars-memory"),
+        tars_mqtt::wire::heartbeat_topic("tars-memory"),
         "system/keepalive/tars-memory"
     );
 }

@@ -16,8 +16,9 @@ use crate::memory_worker::port as memory;
 
 async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBroker) {
     let url = broker.url();
-    let config =
-        |defaults: &tars_mqtt::ServiceDefaults| defaults.builder().url(&url).build().unwrap();
+    let config = |defaults: &tars_mqtt::service::ServiceDefaults| {
+        defaults.builder().url(&url).build().unwrap()
+    };
     let memory = Runtime::service(
         config(&memory::MemoryWorker::info().defaults),
         memory::MemoryWorker::new(None, "TARS".into(), 5),

@@ -350,8 +350,8 @@ async fn timeouts_and_errors_are_reported(broker: TestBroker) {
     assert_eq!(
         got,
         [
-            (tars_mqtt::ErrorKind::Handler, "fail".to_owned()),
-            (tars_mqtt::ErrorKind::Timeout, "run".to_owned())
+            (tars_mqtt::runtime::ErrorKind::Handler, "fail".to_owned()),
+            (tars_mqtt::runtime::ErrorKind::Timeout, "run".to_owned())
         ]
     );
     service.shutdown().await;
@@ -440,16 +440,13 @@ async fn a_group_keeps_arrival_order_across_handlers(broker: TestBroker) {
     let service = store.start(config::<Store>(&broker)).unwrap();
     service.wait_ready(WAIT).await.unwrap();
     let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
-    let received = &service.route("put").unwrap().stats().received;
+    let stats = service.route("put").unwrap().stats();
     for n in 0..5 {
         peer.publish_json("store/put", &json!({"text": format!("doc {n}")}))
             .await;
         // The put has arrived and its (slow) handler is running or queued: the query arrives
         // after it and must see it.
-        wait_until("the put to arrive", || {
-            received.load(Ordering::Relaxed) == n + 1
-        })
-        .await;
+        wait_until("the put to arrive", || stats.received() == n + 1).await;
         peer.publish_json("store/query", &json!({})).await;
     }
     wait_until("5 queries", || seen.lock().unwrap().len() == 5).await;

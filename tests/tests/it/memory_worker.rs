@@ -57,7 +57,7 @@ pub(crate) fn launch(
     match which {
         Implementation::Port => Running::Port(start(url, dir, name)),
         Implementation::HandWritten => {
-            let address = tars_mqtt::BrokerAddress::parse(url).unwrap();
+            let address = tars_mqtt::config::BrokerAddress::parse(url).unwrap();
             let worker = std::sync::Arc::new(hand_written::port::MemoryWorker::new(
                 dir,
                 name.to_owned(),

@@ -11,7 +11,7 @@ use proptest::test_runner::TestRunner;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tars_mqtt::testing::TestClient;
-use tars_mqtt::{Envelope, ErrorKind, Json, QoS, Raw, Route, Router, Runtime};
+use tars_mqtt::{Envelope, Json, QoS, Route, Router, Runtime, extract::Raw, runtime::ErrorKind};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, unique};
 
 const LIMIT: usize = 16 * 1024;
@@ -217,7 +217,7 @@ async fn every_bad_message_is_reported_once_and_nothing_else_is_lost(broker: Tes
     );
     let typed = service.route("typed").unwrap().stats();
     assert_eq!(
-        typed.succeeded.load(std::sync::atomic::Ordering::Relaxed) as usize,
+        typed.succeeded() as usize,
         corpus.len() - oversized - bad_typed + 1,
         "every decodable message (and the valid one) was handled"
     );

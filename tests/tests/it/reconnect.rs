@@ -182,7 +182,7 @@ async fn publishing_while_the_broker_is_down_is_bounded(mut broker: BrokerProces
 /// 10 s).
 async fn publish_through_a_crash(
     broker: &mut BrokerProcess,
-    cfg: tars_mqtt::ConfigBuilder,
+    cfg: tars_mqtt::config::ConfigBuilder,
     n: u64,
 ) -> Vec<u64> {
     let p = unique("unacked");

@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tars_mqtt::testing::TestClient;
-use tars_mqtt::{Envelope, ErrorKind, Json, Publisher, QoS, RequestError, Route, Router, Runtime};
+use tars_mqtt::{
+    Envelope, Json, Publisher, QoS, RequestError, Route, Router, Runtime, runtime::ErrorKind,
+};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, start, unique};
 
 #[derive(Deserialize)]

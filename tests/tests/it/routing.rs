@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use tars_mqtt::testing::TestClient;
-use tars_mqtt::{Context, Param, QoS, Raw, Router, State, Topic, TopicParams};
+use tars_mqtt::{
+    Context, QoS, Router,
+    extract::{Param, Raw, State, Topic, TopicParams},
+};
 use tars_mqtt_it::{Calls, TestBroker, broker_suite, collect, config, start, unique};
 use tokio::sync::mpsc;
 
@@ -101,8 +104,11 @@ async fn parameters_and_context(broker: TestBroker) {
                     .ends_with("/sensors/{room}/temp/{unit}")
             );
             assert_eq!(ctx.qos(), QoS::AtLeastOnce);
-            assert_eq!(ctx.envelope().id.as_deref(), Some("e-1"));
-            assert_eq!(ctx.envelope().event_type.as_deref(), Some("sensor.temp"));
+            assert_eq!(ctx.envelope_header().id.as_deref(), Some("e-1"));
+            assert_eq!(
+                ctx.envelope_header().event_type.as_deref(),
+                Some("sensor.temp")
+            );
             assert!(!raw.is_empty());
             let _ = calls.send(("temp", format!("{room}:{unit}")));
         },

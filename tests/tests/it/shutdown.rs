@@ -169,11 +169,8 @@ async fn a_message_waiting_for_room_at_shutdown_goes_to_the_next_instance(broker
             .await;
     }
     // 0 is in the handler (held by the gate), 1 fills the queue, 2 waits for room.
-    let received = &first.route("work").unwrap().stats().received;
-    tars_mqtt_it::wait_until("all three at the intake", || {
-        received.load(std::sync::atomic::Ordering::Relaxed) == 3
-    })
-    .await;
+    let stats = first.route("work").unwrap().stats();
+    tars_mqtt_it::wait_until("all three at the intake", || stats.received() == 3).await;
     let mut readiness = first.readiness();
     first.shutdown_handle().shutdown();
     readiness

@@ -3,7 +3,10 @@
 
 use serde_json::{Value, json};
 use tars_mqtt::testing::TestClient;
-use tars_mqtt::{Envelope, EnvelopeHeader, health_payload, heartbeat_payload};
+use tars_mqtt::{
+    Envelope,
+    wire::{EnvelopeHeader, health_payload, heartbeat_payload},
+};
 use tars_mqtt_it::{TestBroker, WAIT, broker_suite, config, echo, start, unique};
 
 use super::{assert_valid, examples, schema, types::variants, validator};

@@ -1,6 +1,6 @@
 use serde::Deserialize;
 use tars_mqtt::prelude::*;
-use tars_mqtt::{FromMessage, Message, ExtractError, State, TopicParams};
+use tars_mqtt::extract::{ExtractError, FromMessage, State, TopicParams};
 
 #[derive(Deserialize)]
 struct Reading {
@@ -11,7 +11,7 @@ struct Reading {
 struct Hops(usize);
 
 impl<S> FromMessage<S> for Hops {
-    fn from_message(msg: &Message, _: &std::sync::Arc<S>) -> Result<Self, ExtractError> {
+    fn from_message(msg: &Context, _: &std::sync::Arc<S>) -> Result<Self, ExtractError> {
         Ok(Hops(msg.topic().split('/').count()))
     }
 }
