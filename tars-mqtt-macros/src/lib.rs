@@ -1,6 +1,6 @@
 //! Attribute macros for [`tars-mqtt`](https://docs.rs/tars-mqtt): `#[mqtt_service]` on an
 //! inherent `impl` block and `#[subscribe("topic/filter", …)]` on its `async fn` handlers.
-//! Use them through `tars_mqtt` (feature `macros`, on by default).
+//! Use them through `tars_mqtt` (feature `macros`, on by default): `use tars_mqtt::prelude::*;`.
 
 mod attr;
 mod ctxt;
@@ -16,13 +16,121 @@ mod snapshots;
 
 use proc_macro::TokenStream;
 
-/// Turns an inherent `impl` block into a tars-mqtt service; see the `tars_mqtt` docs.
+/// Turns an inherent `impl` block into a tars-mqtt service: its `#[subscribe]` methods become the
+/// routes of a `tars_mqtt::Service` implementation.
+///
+/// ```no_run
+/// use serde::{Deserialize, Serialize};
+/// use tars_mqtt::prelude::*;
+///
+/// #[derive(Deserialize)] struct MemoryQuery { text: String }
+/// #[derive(Serialize)] struct MemoryResults { query: String, results: Vec<String> }
+///
+/// struct MemoryWorker;
+///
+/// #[mqtt_service(client_id = "tars-memory", source = "memory-worker", health = true, heartbeat = 5)]
+/// impl MemoryWorker {
+///     #[subscribe("memory/query", qos = 1, reply = "memory/results", event = "memory.results")]
+///     async fn query(&self, q: MemoryQuery) -> Result<MemoryResults, String> {
+///         Ok(MemoryResults { query: q.text, results: vec![] })
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), tars_mqtt::Error> {
+///     MemoryWorker.run_from_env().await // MQTT_URL, …; SIGTERM or Ctrl-C shuts down gracefully
+/// }
+/// ```
+///
+/// | option | meaning |
+/// |---|---|
+/// | `client_id = "…"` | default client id (`MQTT_CLIENT_ID` overrides) |
+/// | `source = "…"` | default envelope source (`MQTT_SOURCE_NAME` overrides) |
+/// | `health = true` | presence on `system/health/{client_id}`: `ready`, `shutdown`, the `offline` last will |
+/// | `heartbeat = 5` | heartbeat on `system/keepalive/{client_id}` every 5 s |
+/// | `dedupe_ttl = 30, dedupe_max_entries = 10000` | duplicate suppression (both or neither) |
+/// | `crate = "path"` | where `tars_mqtt` is, if renamed or re-exported |
+///
+/// Configuration layers: these defaults, then the `MQTT_*` environment, then builder calls
+/// (`Service::config()` returns the first two as a builder). The impl block must be inherent and
+/// not generic; handlers are `async fn` methods taking `&self`.
+///
+/// # Equivalent code
+///
+/// The macro re-emits the `impl` block without its `#[subscribe]` attributes and adds, inside
+/// `const _: () = { … };`, roughly this (the exact expansion of a two-handler service is
+/// `tests/expand/memory_worker.expanded.rs` in this crate, kept current by a test):
+///
+/// ```ignore
+/// const __TARS_MQTT_SUBSCRIPTION_query: SubscriptionInfo = SubscriptionInfo {
+///     filter: "memory/query", qos: QoS::AtLeastOnce, handler: "query", env: None,
+///     location: (file!(), line!(), column!()),
+/// };
+/// impl Service for MemoryWorker {
+///     fn info() -> &'static ServiceInfo { /* the name, the defaults above, the constants */ }
+///     fn router() -> Router<Self> {
+///         Router::new().route(
+///             route(&__TARS_MQTT_SUBSCRIPTION_query, move |ctx: Context, state: State<Self>| {
+///                 boxed_send(async move {
+///                     let q = match payload::<MemoryQuery>(&ctx) { Ok(q) => q, Err(e) => return Reply::Rejected(e) };
+///                     reply_result::<MemoryResults, String>(Self::query(&*state, q).await)
+///                 })
+///             })
+///             .reply("memory/results", "memory.results"),
+///         )
+///     }
+/// }
+/// ```
+///
+/// Mistakes are compile errors at the offending token, one error per mistake; the catalogue,
+/// with a test for each, is `docs/diagnostics.md` in the repository.
 #[proc_macro_attribute]
 pub fn mqtt_service(args: TokenStream, item: TokenStream) -> TokenStream {
     service::expand(args.into(), item.into()).into()
 }
 
-/// Marks a handler of an `#[mqtt_service]` impl block; see the `tars_mqtt` docs.
+/// Marks a handler of an [`macro@mqtt_service`] impl block: the `async fn` runs for every message
+/// on a topic the filter matches.
+///
+/// ```no_run
+/// # use serde::Deserialize;
+/// # use tars_mqtt::prelude::*;
+/// # #[derive(Deserialize)] struct Reading { celsius: f64 }
+/// # struct Sensors;
+/// #[mqtt_service(client_id = "sensors")]
+/// impl Sensors {
+///     /// `{room}` binds one level to the argument of the same name (parsed with `FromStr`).
+///     #[subscribe("sensors/{room}/temp", concurrency = 4, timeout = "2s")]
+///     async fn temp(&self, room: String, reading: Envelope<Reading>, ctx: &Context) {
+///         println!("{room}: {} °C on {}", reading.data.celsius, ctx.topic());
+///     }
+/// }
+/// ```
+///
+/// | option | meaning |
+/// |---|---|
+/// | `"filter"` (first, required) | MQTT filter; `+`, `#`, and `{name}` levels bound to arguments; checked at compile time |
+/// | `qos = 0..=2` | subscription QoS (default 0) |
+/// | `reply = "topic"`, `event = "type"` | where the return value goes, and its envelope type (default: the topic with `/` → `.`) |
+/// | `shared = "group"` | subscribe as `$share/group/filter` to split load between instances |
+/// | `group = "name"` | handlers of one group share a queue: messages handled in arrival order across them |
+/// | `concurrency = N`, `queue = N` | parallel runs (default 1, in order) and queue capacity (default 1024) |
+/// | `overflow = "block" \| "drop_oldest" \| "drop_new"` | what a full queue does (default `block`) |
+/// | `timeout = "5s"` | cancel and report a run after this long (`ms`, `s`, `m`) |
+/// | `env = "VAR"` | take the filter from `VAR` at start-up when set (validated; the error names the handler) |
+///
+/// **Arguments.** After `&self`, an argument is a topic parameter when its name matches a
+/// `{name}` of the filter (any `FromStr` type); an extractor when it is a reference
+/// (`&Context`), marked `#[extract]`, or of an extractor type (`Context`, `Topic`,
+/// `TopicParams`, `Raw`, `Publisher`, `State<S>`, `Param<T, N>`); otherwise it is the payload,
+/// at most one: `Json<T>`, `Envelope<T>`, or any `T: Deserialize` decoded from the envelope's
+/// `data`.
+///
+/// **Return values.** `()` or `Result<(), E>` publish nothing. With `reply`, a value
+/// `T: Serialize`, `Result<T, E>` or `Option<T>` is published there as an envelope with the
+/// request's id (`None` publishes nothing). An `Err` is reported (the error hook gets it as its
+/// source, to downcast) and answered with an `error` envelope; `E` is an error type
+/// (`std::error::Error + Send + Sync + 'static`) or a `String`.
 #[proc_macro_attribute]
 pub fn subscribe(args: TokenStream, item: TokenStream) -> TokenStream {
     subscribe::standalone::expand(args.into(), item.into()).into()

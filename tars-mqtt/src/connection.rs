@@ -211,6 +211,29 @@ pub(crate) struct Driver {
     pub(crate) on_publish: Arc<dyn Fn(Arc<Inbound>) -> BoxFuture<'static, ()> + Send + Sync>,
 }
 
+/// The QoS a SUBACK granted to one filter, or `None` for a refusal.
+fn granted_qos(code: &SubscribeReasonCode) -> Option<QoS> {
+    match code {
+        SubscribeReasonCode::Success(q) => Some((*q).into()),
+        SubscribeReasonCode::Failure => None,
+    }
+}
+
+/// What the poll loop keeps from one event to the next.
+struct PollState {
+    backoff: Backoff,
+    sequencer: Sequencer,
+    outbox: Outbox,
+    /// The service's own presence topics (not sent again after a lost session).
+    own: [String; 2],
+}
+
+/// Whether the poll loop goes on.
+enum Flow {
+    Continue,
+    Stop,
+}
+
 impl Driver {
     /// Polls the event loop until a graceful disconnect; never returns on connection errors.
     pub(crate) async fn run(
@@ -218,109 +241,130 @@ impl Driver {
         mut eventloop: EventLoop,
         acks: mpsc::UnboundedReceiver<AckMsg>,
     ) {
-        let mut backoff = Backoff::new(
-            self.config.reconnect_min_delay,
-            self.config.reconnect_max_delay,
-        );
         let epoch = Arc::new(AtomicU64::new(0));
         let acker = tokio::spawn(crate::ack::acker(self.client.raw(), acks, epoch.clone()));
-        let mut sequencer = Sequencer::new(self.acks.clone(), epoch);
-        let mut outbox = Outbox::default();
-        let own = [
-            crate::presence::health_topic(&self.config.client_id),
-            crate::presence::heartbeat_topic(&self.config.client_id),
-        ];
+        let mut poll = PollState {
+            backoff: Backoff::new(
+                self.config.reconnect_min_delay,
+                self.config.reconnect_max_delay,
+            ),
+            sequencer: Sequencer::new(self.acks.clone(), epoch),
+            outbox: Outbox::default(),
+            own: [
+                crate::presence::health_topic(&self.config.client_id),
+                crate::presence::heartbeat_topic(&self.config.client_id),
+            ],
+        };
         self.set_state(ConnectionState::Connecting);
         loop {
-            outbox.before_poll(&eventloop);
+            poll.outbox.before_poll(&eventloop);
             let event = tokio::select! {
                 biased;
                 event = eventloop.poll() => event,
                 _ = stopped(&mut self.stop), if eventloop.network.is_none() => break,
             };
-            match event {
-                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                    backoff.reset();
-                    sequencer.connected();
-                    tracing::info!(broker = %self.config.broker.host, port = self.config.broker.port,
-                        session_present = ack.session_present, "connected");
-                    self.set_state(ConnectionState::Connected);
-                    let unsent = outbox.on_connack(&mut eventloop, ack.session_present);
-                    let _ = self.events.send(ConnEvent::Connected {
-                        session_present: ack.session_present,
-                        unsent,
-                    });
-                }
-                Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    let mut inbound = Inbound::new(
-                        publish.topic.clone(),
-                        publish.payload.clone(),
-                        publish.qos.into(),
-                        publish.retain,
-                        publish.dup,
-                    );
-                    if self.config.persistent_session && publish.qos != rumqttc::QoS::AtMostOnce {
-                        inbound.ack = Some(sequencer.guard(publish));
-                    }
-                    (self.on_publish)(Arc::new(inbound)).await;
-                }
-                Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                    let granted = ack
-                        .return_codes
-                        .iter()
-                        .map(|code| match code {
-                            SubscribeReasonCode::Success(q) => Some((*q).into()),
-                            SubscribeReasonCode::Failure => None,
-                        })
-                        .collect();
-                    let _ = self.events.send(ConnEvent::SubAck {
-                        pkid: ack.pkid,
-                        granted,
-                    });
-                }
-                Ok(Event::Incoming(Packet::PubAck(rumqttc::PubAck { pkid })))
-                | Ok(Event::Incoming(Packet::PubComp(rumqttc::PubComp { pkid }))) => {
-                    outbox.on_ack(&mut eventloop, pkid);
-                }
-                Ok(Event::Outgoing(Outgoing::Subscribe(pkid))) => {
-                    let _ = self.events.send(ConnEvent::SubscribeSent { pkid });
-                }
-                Ok(Event::Outgoing(Outgoing::Disconnect)) => {
-                    let closed = await_close(&mut eventloop, CLOSE_WAIT).await;
-                    tracing::debug!(closed, "disconnected");
-                    break;
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    if *self.stop.borrow() {
-                        break;
-                    }
-                    outbox.on_disconnect(&mut eventloop, |topic| own.iter().any(|o| o == topic));
-                    let delay = backoff.next_delay();
-                    let error = describe(&error);
-                    tracing::warn!(attempt = backoff.attempt(), ?delay, %error, "connection lost or refused; retrying");
-                    self.set_state(ConnectionState::Backoff {
-                        attempt: backoff.attempt(),
-                        delay,
-                        error,
-                    });
-                    let _ = self.events.send(ConnEvent::Disconnected);
-                    if self.config.health {
-                        // A fresh id and time for the will of the next connection.
-                        eventloop
-                            .mqtt_options
-                            .set_last_will(last_will(&self.config));
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = stopped(&mut self.stop) => break,
-                    }
-                    self.set_state(ConnectionState::Connecting);
-                }
+            let flow = match event {
+                Ok(event) => self.on_event(event, &mut eventloop, &mut poll).await,
+                Err(error) => self.on_error(&error, &mut eventloop, &mut poll).await,
+            };
+            if let Flow::Stop = flow {
+                break;
             }
         }
         acker.abort();
         self.set_state(ConnectionState::Stopped);
+    }
+
+    async fn on_event(
+        &mut self,
+        event: Event,
+        eventloop: &mut EventLoop,
+        poll: &mut PollState,
+    ) -> Flow {
+        match event {
+            Event::Incoming(Packet::ConnAck(ack)) => {
+                poll.backoff.reset();
+                poll.sequencer.connected();
+                tracing::info!(broker = %self.config.broker.host, port = self.config.broker.port,
+                    session_present = ack.session_present, "connected");
+                self.set_state(ConnectionState::Connected);
+                let unsent = poll.outbox.on_connack(eventloop, ack.session_present);
+                let _ = self.events.send(ConnEvent::Connected {
+                    session_present: ack.session_present,
+                    unsent,
+                });
+            }
+            Event::Incoming(Packet::Publish(publish)) => {
+                let mut inbound = Inbound::new(
+                    publish.topic.clone(),
+                    publish.payload.clone(),
+                    publish.qos.into(),
+                    publish.retain,
+                    publish.dup,
+                );
+                if self.config.persistent_session && publish.qos != rumqttc::QoS::AtMostOnce {
+                    inbound.ack = Some(poll.sequencer.guard(publish));
+                }
+                (self.on_publish)(Arc::new(inbound)).await;
+            }
+            Event::Incoming(Packet::SubAck(ack)) => {
+                let granted = ack.return_codes.iter().map(granted_qos).collect();
+                let _ = self.events.send(ConnEvent::SubAck {
+                    pkid: ack.pkid,
+                    granted,
+                });
+            }
+            Event::Incoming(Packet::PubAck(rumqttc::PubAck { pkid }))
+            | Event::Incoming(Packet::PubComp(rumqttc::PubComp { pkid })) => {
+                poll.outbox.on_ack(eventloop, pkid);
+            }
+            Event::Outgoing(Outgoing::Subscribe(pkid)) => {
+                let _ = self.events.send(ConnEvent::SubscribeSent { pkid });
+            }
+            Event::Outgoing(Outgoing::Disconnect) => {
+                let closed = await_close(eventloop, CLOSE_WAIT).await;
+                tracing::debug!(closed, "disconnected");
+                return Flow::Stop;
+            }
+            _ => {}
+        }
+        Flow::Continue
+    }
+
+    /// A failed attempt or a lost connection: back off (unless stopping), then connect again.
+    async fn on_error(
+        &mut self,
+        error: &rumqttc::ConnectionError,
+        eventloop: &mut EventLoop,
+        poll: &mut PollState,
+    ) -> Flow {
+        if *self.stop.borrow() {
+            return Flow::Stop;
+        }
+        let own = &poll.own;
+        poll.outbox
+            .on_disconnect(eventloop, |topic| own.iter().any(|o| o == topic));
+        let delay = poll.backoff.next_delay();
+        let error = describe(error);
+        tracing::warn!(attempt = poll.backoff.attempt(), ?delay, %error, "connection lost or refused; retrying");
+        self.set_state(ConnectionState::Backoff {
+            attempt: poll.backoff.attempt(),
+            delay,
+            error,
+        });
+        let _ = self.events.send(ConnEvent::Disconnected);
+        if self.config.health {
+            // A fresh id and time for the will of the next connection.
+            eventloop
+                .mqtt_options
+                .set_last_will(last_will(&self.config));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stopped(&mut self.stop) => return Flow::Stop,
+        }
+        self.set_state(ConnectionState::Connecting);
+        Flow::Continue
     }
 
     fn set_state(&self, state: ConnectionState) {

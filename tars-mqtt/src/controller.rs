@@ -109,26 +109,7 @@ impl Controller {
                 session.connected = true;
                 session.unsent.extend(unsent);
                 heartbeat.reset_immediately();
-                // SUBSCRIBEs of the previous connection are dead: serve their waiters anew.
-                for batch in session.batches.drain(..) {
-                    session.waiting.extend(batch.waiters);
-                }
-                if !session_present {
-                    session.confirmed.clear();
-                }
-                session.answer_waiting(&[]);
-                let missing: Vec<(String, QoS)> = self
-                    .wanted
-                    .iter()
-                    .filter(|(f, _)| !session.confirmed.contains(f))
-                    .cloned()
-                    .collect();
-                if missing.is_empty() {
-                    self.ready(session, Vec::new()).await;
-                } else {
-                    let waiters = std::mem::take(&mut session.waiting);
-                    self.send(session, missing, true, waiters).await;
-                }
+                self.on_connected(session, session_present).await;
             }
             ConnEvent::Disconnected => session.connected = false,
             ConnEvent::SubscribeSent { pkid } => {
@@ -136,30 +117,57 @@ impl Controller {
                     batch.pkid = Some(pkid);
                 }
             }
-            ConnEvent::SubAck { pkid, granted } => {
-                let Some(pos) = session.batches.iter().position(|b| b.pkid == Some(pkid)) else {
-                    return;
-                };
-                let batch = session.batches.remove(pos).expect("position is valid");
-                let mut refused = Vec::new();
-                for ((filter, _), granted) in batch.filters.iter().zip(granted) {
-                    match granted {
-                        Some(_) => {
-                            session.confirmed.insert(filter.clone());
-                        }
-                        None => {
-                            tracing::error!(filter = %filter, "the broker refused the subscription");
-                            refused.push(filter.clone());
-                        }
-                    }
+            ConnEvent::SubAck { pkid, granted } => self.on_suback(session, pkid, granted).await,
+        }
+    }
+
+    /// After a CONNACK: subscribe what the broker does not hold, or announce `ready` at once.
+    async fn on_connected(&mut self, session: &mut Session, session_present: bool) {
+        // SUBSCRIBEs of the previous connection are dead: serve their waiters anew.
+        for batch in session.batches.drain(..) {
+            session.waiting.extend(batch.waiters);
+        }
+        if !session_present {
+            session.confirmed.clear();
+        }
+        session.answer_waiting(&[]);
+        let missing: Vec<(String, QoS)> = self
+            .wanted
+            .iter()
+            .filter(|(f, _)| !session.confirmed.contains(f))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            self.ready(session, Vec::new()).await;
+        } else {
+            let waiters = std::mem::take(&mut session.waiting);
+            self.send(session, missing, true, waiters).await;
+        }
+    }
+
+    /// A SUBACK: record what was granted and refused, answer waiters, announce `ready`.
+    async fn on_suback(&mut self, session: &mut Session, pkid: u16, granted: Vec<Option<QoS>>) {
+        let Some(pos) = session.batches.iter().position(|b| b.pkid == Some(pkid)) else {
+            return;
+        };
+        let batch = session.batches.remove(pos).expect("position is valid");
+        let mut refused = Vec::new();
+        for ((filter, _), granted) in batch.filters.iter().zip(granted) {
+            match granted {
+                Some(_) => {
+                    session.confirmed.insert(filter.clone());
                 }
-                // The batch's waiters, and any that queued up for the same filters meanwhile.
-                session.waiting.extend(batch.waiters);
-                session.answer_waiting(&refused);
-                if batch.initial {
-                    self.ready(session, refused).await;
+                None => {
+                    tracing::error!(filter = %filter, "the broker refused the subscription");
+                    refused.push(filter.clone());
                 }
             }
+        }
+        // The batch's waiters, and any that queued up for the same filters meanwhile.
+        session.waiting.extend(batch.waiters);
+        session.answer_waiting(&refused);
+        if batch.initial {
+            self.ready(session, refused).await;
         }
     }
 

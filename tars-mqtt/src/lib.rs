@@ -67,70 +67,8 @@
 //! }
 //! ```
 //!
-//! **Arguments.** After `&self`, an argument is a topic parameter when its name matches a
-//! `{name}` of the filter (any `FromStr` type); an extractor when it is a reference (`&Context`),
-//! marked `#[extract]`, or of an extractor type (`Context`, `Topic`, `TopicParams`, `Raw`,
-//! `Publisher`, `State<S>`, `Param<T, N>`); otherwise it is the payload, at most one:
-//! `Json<T>`, `Envelope<T>`, or any `T: Deserialize` decoded from the envelope's `data`.
-//!
-//! **Return values.** `()` or `Result<(), E>` publish nothing. With `reply = "topic"`, a value
-//! `T: Serialize`, `Result<T, E>` or `Option<T>` is published there as an envelope with the
-//! request's id; an `Err` is reported and answered with an `error` envelope. `E` is any error type
-//! (`std::error::Error + Send + Sync + 'static`) or a `String`; the report carries it as its
-//! source, so an error hook can downcast it ([`runtime::ErrorReport::source`]).
-//!
-//! | `#[mqtt_service(…)]` | meaning |
-//! |---|---|
-//! | `client_id = "…"` | default client id (`MQTT_CLIENT_ID` overrides) |
-//! | `source = "…"` | default envelope source (`MQTT_SOURCE_NAME` overrides) |
-//! | `health = true` | presence on `system/health/{client_id}` |
-//! | `heartbeat = 5` | heartbeat every 5 s |
-//! | `dedupe_ttl = 30, dedupe_max_entries = 10000` | duplicate suppression |
-//! | `crate = "path"` | where `tars_mqtt` is, if renamed or re-exported |
-//!
-//! | `#[subscribe("filter", …)]` | meaning |
-//! |---|---|
-//! | `qos = 0..=2` | subscription QoS (default 0) |
-//! | `reply = "topic"`, `event = "type"` | where the return value goes, and its envelope type (default: the topic with `/` → `.`) |
-//! | `shared = "group"` | subscribe as `$share/group/filter` to split load between instances |
-//! | `group = "name"` | handlers of one group share a queue: messages handled in arrival order across them |
-//! | `concurrency = N`, `queue = N` | parallel runs (default 1, in order) and queue capacity (default 1024) |
-//! | `overflow = "block" \| "drop_oldest" \| "drop_new"` | what a full queue does (default `block`) |
-//! | `timeout = "5s"` | cancel and report a run after this long |
-//! | `env = "VAR"` | take the filter from `VAR` at start-up when set (validated; the error names the handler) |
-//!
-//! Configuration layers: the macro's defaults, then the environment, then builder calls
-//! ([`Service::config`] returns the first two as a [`ConfigBuilder`](config::ConfigBuilder)). Topic filters are
-//! validated at compile time by the same parser the runtime uses; mistakes are compile errors
-//! at the offending token (the catalogue is `docs/diagnostics.md`).
-//!
-//! ### Equivalent code without the macro
-//!
-//! For the service above, the macro re-emits the `impl` block without its attributes and adds
-//! roughly this (the exact expansion is `tars-mqtt-macros/tests/expand/memory_worker.expanded.rs`):
-//!
-//! ```ignore
-//! const _: () = {
-//!     const __TARS_MQTT_SUBSCRIPTION_query: SubscriptionInfo = SubscriptionInfo {
-//!         filter: "memory/query", qos: QoS::AtLeastOnce, handler: "query", env: None,
-//!         location: (file!(), line!(), column!()),
-//!     };
-//!     // … one constant per handler …
-//!     impl Service for MemoryWorker {
-//!         fn info() -> &'static ServiceInfo { /* name, defaults, the constants above */ }
-//!         fn router() -> Router<Self> {
-//!             Router::new()
-//!                 .route(route(&__TARS_MQTT_SUBSCRIPTION_query, move |msg: Context, state: State<Self>| {
-//!                     boxed_send(async move {
-//!                         let q = match payload::<MemoryQuery>(&msg) { Ok(q) => q, Err(e) => return Reply::Rejected(e) };
-//!                         reply_result::<MemoryResults, String>(Self::query(&*state, q).await)
-//!                     })
-//!                 }).reply("memory/results", "memory.results"))
-//!                 // … one route per handler …
-//!         }
-//!     }
-//! };
-//! ```
+//! The attributes' own documentation ([`mqtt_service`], [`subscribe`]) has every option, the
+//! argument and return-value rules, and the code the macros generate.
 //!
 //! ## Where things are
 //! The root holds what a service is made of: [`Runtime`], [`ServiceHandle`], [`Router`],

@@ -21,7 +21,7 @@ use crate::inbound::Inbound;
 use crate::presence;
 use crate::publisher::Publisher;
 use crate::route::RouteMeta;
-use crate::router::Router;
+use crate::router::{CompiledRouter, Router};
 use crate::state::{ConnectionState, Readiness};
 use crate::topic::subscription_plan;
 
@@ -46,8 +46,11 @@ pub struct Runtime<S> {
     router: Router<S>,
     state: Arc<S>,
     hook: Option<ErrorHook>,
-    on_ready: Option<Arc<dyn Fn(Publisher) -> BoxFuture<'static, ()> + Send + Sync>>,
+    on_ready: Option<OnReady>,
 }
+
+/// The `on_ready` hook as given, before it is bound to the publisher.
+type OnReady = Arc<dyn Fn(Publisher) -> BoxFuture<'static, ()> + Send + Sync>;
 
 impl<S: Send + Sync + 'static> Runtime<S> {
     /// A runtime for `router` with shared `state`.
@@ -108,11 +111,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         let config = Arc::new(self.config);
         let router = self.router.compile()?;
         let (client, eventloop) = connection::build(&config)?;
-        let (ready_tx, ready_rx) = watch::channel(Readiness {
-            connection: ConnectionState::Connecting,
-            ready: false,
-            failed_subscriptions: Vec::new(),
-        });
+        let (ready_tx, ready_rx) = watch::channel(Readiness::starting());
         let (reply_tx, reply_rx) = mpsc::unbounded_channel();
         let publisher = Publisher::new(
             client.clone(),
@@ -125,13 +124,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         for filter in &router.reply_topics {
             publisher.mark_reply_topic(filter.as_str());
         }
-        let wanted = subscription_plan(
-            router
-                .routes
-                .iter()
-                .map(|(meta, _)| (&meta.filter, meta.qos))
-                .chain(router.reply_topics.iter().map(|f| (f, QoS::AtLeastOnce))),
-        );
+        let wanted = planned_subscriptions(&router);
         let mut workers = JoinSet::new();
         let dispatcher = Dispatcher::start(
             router,
@@ -141,14 +134,8 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             &mut workers,
         );
         let (event_tx, event_rx) = mpsc::unbounded_channel();
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let (acks, acks_rx) = Acks::channel();
-        let on_ready: Option<ReadyHook> = self.on_ready.map(|hook| {
-            let publisher = publisher.clone();
-            Arc::new(move || hook(publisher.clone())) as ReadyHook
-        });
         let controller = Controller {
-            on_ready,
+            on_ready: ready_hook(self.on_ready, &publisher),
             config: config.clone(),
             client: client.clone(),
             readiness: ready_tx.clone(),
@@ -156,43 +143,30 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             events: event_rx,
             reply_requests: reply_rx,
         };
-        let controller = tokio::spawn(controller.run());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (acks, acks_rx) = Acks::channel();
         let driver = Driver {
             config: config.clone(),
-            client: client.clone(),
+            client,
             events: event_tx,
             state: ready_tx.clone(),
             stop: stop_rx,
             acks: acks.clone(),
             on_publish: intake(&config, publisher.clone(), dispatcher.clone()),
         };
-        let driver = tokio::spawn(driver.run(eventloop, acks_rx));
-        let (trigger_tx, trigger_rx) = watch::channel(false);
-        let (done_tx, done_rx) = watch::channel(false);
-        let routes: Vec<Arc<RouteMeta>> = dispatcher.routes().cloned().collect();
-        tokio::spawn(
-            Shutdown {
-                config: config.clone(),
-                dispatcher,
-                workers,
-                controller,
-                driver,
-                stop: stop_tx,
-                acks,
-                readiness: ready_tx,
-                publisher: publisher.clone(),
-            }
-            .run(trigger_rx, done_tx),
-        );
-        Ok(ServiceHandle {
-            publisher,
-            readiness: ready_rx,
-            trigger: ShutdownHandle {
-                tx: Arc::new(trigger_tx),
-            },
-            done: done_rx,
-            routes,
-        })
+        let routes = dispatcher.routes().cloned().collect();
+        let shutdown = Shutdown {
+            config,
+            dispatcher,
+            workers,
+            controller: tokio::spawn(controller.run()),
+            driver: tokio::spawn(driver.run(eventloop, acks_rx)),
+            stop: stop_tx,
+            acks,
+            readiness: ready_tx,
+            publisher: publisher.clone(),
+        };
+        Ok(ServiceHandle::spawn(shutdown, publisher, ready_rx, routes))
     }
 
     /// Starts the service and runs it until SIGTERM or Ctrl-C, then shuts down gracefully.
@@ -207,6 +181,25 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         handle.shutdown().await;
         Ok(())
     }
+}
+
+/// Every route's filter and every reply topic, as the subscriptions to make.
+fn planned_subscriptions<S>(router: &CompiledRouter<S>) -> Vec<(String, QoS)> {
+    subscription_plan(
+        router
+            .routes
+            .iter()
+            .map(|(meta, _)| (&meta.filter, meta.qos))
+            .chain(router.reply_topics.iter().map(|f| (f, QoS::AtLeastOnce))),
+    )
+}
+
+/// The `on_ready` hook bound to the service's publisher.
+fn ready_hook(hook: Option<OnReady>, publisher: &Publisher) -> Option<ReadyHook> {
+    hook.map(|hook| {
+        let publisher = publisher.clone();
+        Arc::new(move || hook(publisher.clone())) as ReadyHook
+    })
 }
 
 /// What the connection task does with each received message: dedup, replies, dispatch.
@@ -284,6 +277,27 @@ pub struct ServiceHandle {
 }
 
 impl ServiceHandle {
+    /// Spawns the task that shuts `shutdown` down when asked, and returns the handle to ask it.
+    fn spawn(
+        shutdown: Shutdown,
+        publisher: Publisher,
+        readiness: watch::Receiver<Readiness>,
+        routes: Vec<Arc<RouteMeta>>,
+    ) -> Self {
+        let (trigger_tx, trigger_rx) = watch::channel(false);
+        let (done_tx, done_rx) = watch::channel(false);
+        tokio::spawn(shutdown.run(trigger_rx, done_tx));
+        Self {
+            publisher,
+            readiness,
+            trigger: ShutdownHandle {
+                tx: Arc::new(trigger_tx),
+            },
+            done: done_rx,
+            routes,
+        }
+    }
+
     /// The service's publisher.
     pub fn publisher(&self) -> Publisher {
         self.publisher.clone()

@@ -37,3 +37,14 @@ pub struct Readiness {
     /// Filters the broker refused in the last SUBACKs (the other routes work).
     pub failed_subscriptions: Vec<String>,
 }
+
+impl Readiness {
+    /// Before the first connection attempt.
+    pub(crate) fn starting() -> Self {
+        Self {
+            connection: ConnectionState::Connecting,
+            ready: false,
+            failed_subscriptions: Vec::new(),
+        }
+    }
+}
