@@ -1,6 +1,9 @@
-//! `#[mqtt_service(client_id = "…", source = "…", health = true, heartbeat = 5, …)]`.
+//! `#[mqtt_service(client_id = "…", source = "…", health = true, heartbeat = 5, …)]`: parsed into
+//! the options as written, then checked into `ServiceArgs`.
 
 use proc_macro2::TokenStream;
+
+use syn::Expr;
 
 use crate::attr::{self, Item};
 use crate::ctxt::Ctxt;
@@ -27,67 +30,49 @@ pub(crate) struct ServiceArgs {
 }
 
 impl ServiceArgs {
+    /// Parses the options as written, then checks each value.
     pub(crate) fn from_tokens(cx: &Ctxt, tokens: TokenStream) -> Self {
-        let mut args = Self::default();
-        let items = match attr::parse(tokens) {
-            Ok(items) => items,
-            Err(e) => {
-                cx.syn_error(e);
-                return args;
+        match parse(cx, tokens) {
+            Some(items) => {
+                let written = attr::named(cx, &items, "mqtt_service", OPTIONS);
+                Self::check(cx, |key| {
+                    written.iter().find(|(k, ..)| k == key).map(|(_, _, v)| *v)
+                })
             }
+            None => Self::default(),
+        }
+    }
+
+    /// Check pass: each option's value by its rule; a dedup window needs a capacity.
+    fn check<'a>(cx: &Ctxt, get: impl Fn(&str) -> Option<&'a Expr>) -> Self {
+        let string =
+            |key: &str, example: &str| get(key).and_then(|v| attr::string(cx, key, v, example));
+        let source = string("source", "\"memory-worker\"").filter(|lit| {
+            let ok = !lit.value().is_empty();
+            if !ok {
+                cx.error_spanned_by(lit, "`source` must not be empty");
+            }
+            ok
+        });
+        let args = Self {
+            client_id: string("client_id", "\"tars-memory\"").and_then(|l| attr::client_id(cx, &l)),
+            source: source.map(|lit| lit.value()),
+            health: get("health").and_then(|v| attr::boolean(cx, "health", v)),
+            heartbeat: get("heartbeat").and_then(|v| attr::seconds(cx, "heartbeat", v, 1.0)),
+            dedupe_ttl: get("dedupe_ttl").and_then(|v| attr::seconds(cx, "dedupe_ttl", v, 0.0)),
+            dedupe_max_entries: get("dedupe_max_entries").and_then(|v| {
+                attr::integer(
+                    cx,
+                    "dedupe_max_entries",
+                    v,
+                    1..=u32::MAX as u64,
+                    "greater than 0",
+                )
+            }),
+            krate: string("crate", "\"tars_mqtt\"").and_then(|lit| crate_path(cx, &lit)),
         };
-        for item in &items {
-            if let Item::Positional(expr) = item {
-                cx.error_spanned_by(
-                    expr,
-                    "unexpected argument: `#[mqtt_service]` options are written `name = value`",
-                );
-            }
-        }
-        let mut ttl_value = None;
-        for (key, _, value) in attr::named(cx, &items, "mqtt_service", OPTIONS) {
-            match key.as_str() {
-                "client_id" => {
-                    args.client_id = attr::string(cx, "client_id", value, "\"tars-memory\"")
-                        .and_then(|l| attr::client_id(cx, &l))
-                }
-                "source" => {
-                    if let Some(lit) = attr::string(cx, "source", value, "\"memory-worker\"") {
-                        if lit.value().is_empty() {
-                            cx.error_spanned_by(&lit, "`source` must not be empty");
-                        } else {
-                            args.source = Some(lit.value());
-                        }
-                    }
-                }
-                "health" => args.health = attr::boolean(cx, "health", value),
-                "heartbeat" => args.heartbeat = attr::seconds(cx, "heartbeat", value, 1.0),
-                "dedupe_ttl" => {
-                    args.dedupe_ttl = attr::seconds(cx, "dedupe_ttl", value, 0.0);
-                    ttl_value = Some(value);
-                }
-                "dedupe_max_entries" => {
-                    args.dedupe_max_entries = attr::integer(
-                        cx,
-                        "dedupe_max_entries",
-                        value,
-                        1..=u32::MAX as u64,
-                        "greater than 0",
-                    )
-                }
-                "crate" => {
-                    if let Some(lit) = attr::string(cx, "crate", value, "\"tars_mqtt\"") {
-                        match lit.parse::<syn::Path>() {
-                            Ok(path) => args.krate = Some(path),
-                            Err(_) => cx.error_spanned_by(&lit, format!("`crate` must be a path such as `tars_mqtt` or `::my::reexport`, not `{}`", lit.value())),
-                        }
-                    }
-                }
-                _ => unreachable!("`named` only yields known options"),
-            }
-        }
         if let (Some(ttl), None, Some(value)) =
-            (args.dedupe_ttl, args.dedupe_max_entries, ttl_value)
+            (args.dedupe_ttl, args.dedupe_max_entries, get("dedupe_ttl"))
             && ttl > 0.0
         {
             cx.error_spanned_by(
@@ -97,4 +82,32 @@ impl ServiceArgs {
         }
         args
     }
+}
+
+/// Parse pass: `name = value` items; a positional argument is reported.
+fn parse(cx: &Ctxt, tokens: TokenStream) -> Option<Vec<Item>> {
+    let items = attr::parse(tokens).map_err(|e| cx.syn_error(e)).ok()?;
+    for item in &items {
+        if let Item::Positional(expr) = item {
+            cx.error_spanned_by(
+                expr,
+                "unexpected argument: `#[mqtt_service]` options are written `name = value`",
+            );
+        }
+    }
+    Some(items)
+}
+
+fn crate_path(cx: &Ctxt, lit: &syn::LitStr) -> Option<syn::Path> {
+    lit.parse::<syn::Path>()
+        .map_err(|_| {
+            cx.error_spanned_by(
+                lit,
+                format!(
+                    "`crate` must be a path such as `tars_mqtt` or `::my::reexport`, not `{}`",
+                    lit.value()
+                ),
+            )
+        })
+        .ok()
 }

@@ -17,27 +17,7 @@ pub(crate) fn glue(
     handlers: &[Handler],
 ) -> TokenStream {
     let name = quote!(#self_ty).to_string().replace(' ', "");
-    let some_str = |v: &Option<String>| match v {
-        Some(v) => quote!(::core::option::Option::Some(#v)),
-        None => quote!(::core::option::Option::None),
-    };
-    let (client_id, source) = (some_str(&args.client_id), some_str(&args.source));
-    let health = match args.health {
-        Some(v) => quote!(::core::option::Option::Some(#v)),
-        None => quote!(::core::option::Option::None),
-    };
-    let float = |v: Option<f64>| match v {
-        Some(v) => quote!(::core::option::Option::Some(#v)),
-        None => quote!(::core::option::Option::None),
-    };
-    let (heartbeat, dedupe_ttl) = (float(args.heartbeat), float(args.dedupe_ttl));
-    let dedupe_max_entries = match args.dedupe_max_entries {
-        Some(v) => {
-            let v = v as usize;
-            quote!(::core::option::Option::Some(#v))
-        }
-        None => quote!(::core::option::Option::None),
-    };
+    let defaults = defaults(p, args);
     let consts = handlers.iter().map(|h| subscription_const(p, h));
     let table = handlers.iter().map(|h| {
         let (cfgs, ident) = (&h.cfgs, const_ident(h));
@@ -51,14 +31,7 @@ pub(crate) fn glue(
                 fn info() -> &'static #p::ServiceInfo {
                     static INFO: #p::ServiceInfo = #p::ServiceInfo {
                         name: #name,
-                        defaults: #p::ServiceDefaults {
-                            client_id: #client_id,
-                            source: #source,
-                            health: #health,
-                            heartbeat: #heartbeat,
-                            dedupe_ttl: #dedupe_ttl,
-                            dedupe_max_entries: #dedupe_max_entries,
-                        },
+                        defaults: #defaults,
                         subscriptions: &[#(#table),*],
                     };
                     &INFO
@@ -70,6 +43,30 @@ pub(crate) fn glue(
                 }
             }
         };
+    }
+}
+
+/// `ServiceDefaults { … }` from `#[mqtt_service(…)]`.
+fn defaults(p: &TokenStream, args: &ServiceArgs) -> TokenStream {
+    fn some<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
+        match v {
+            Some(v) => quote!(::core::option::Option::Some(#v)),
+            None => quote!(::core::option::Option::None),
+        }
+    }
+    let (client_id, source) = (some(args.client_id.as_ref()), some(args.source.as_ref()));
+    let (health, heartbeat) = (some(args.health), some(args.heartbeat));
+    let dedupe_ttl = some(args.dedupe_ttl);
+    let dedupe_max_entries = some(args.dedupe_max_entries.map(|v| v as usize));
+    quote! {
+        #p::ServiceDefaults {
+            client_id: #client_id,
+            source: #source,
+            health: #health,
+            heartbeat: #heartbeat,
+            dedupe_ttl: #dedupe_ttl,
+            dedupe_max_entries: #dedupe_max_entries,
+        }
     }
 }
 
@@ -119,23 +116,7 @@ fn route(p: &TokenStream, h: &Handler) -> TokenStream {
     let mut call_args = Vec::new();
     for (i, input) in h.inputs.iter().enumerate() {
         let name = format_ident!("__tars_mqtt_arg{}", i, span = Span::mixed_site());
-        let (extraction, by_ref) = match input {
-            Input::Param { index, ty } => (
-                quote_spanned!(ty.span()=> #p::param::<#ty, #index>(&#msg)),
-                false,
-            ),
-            Input::Extractor { ty, by_ref } => (
-                quote_spanned!(ty.span()=> #p::extract::<Self, #ty>(&#msg, &#state.0)),
-                *by_ref,
-            ),
-            Input::Payload { ty, wrapped: true } => (
-                quote_spanned!(ty.span()=> #p::payload_via::<Self, #ty>(&#msg, &#state.0)),
-                false,
-            ),
-            Input::Payload { ty, wrapped: false } => {
-                (quote_spanned!(ty.span()=> #p::payload::<#ty>(&#msg)), false)
-            }
-        };
+        let (extraction, by_ref) = extraction(p, input, &msg, &state);
         extractions.push(quote!(#extraction?));
         call_args.push(if by_ref {
             quote!(&#name)
@@ -144,24 +125,7 @@ fn route(p: &TokenStream, h: &Handler) -> TokenStream {
         });
         names.push(name);
     }
-    // `reply_value::<T>(…)`: naming the user's type makes an unmet bound point at it.
-    let at = |ty: &syn::Type, f: &str, args: Vec<TokenStream>| {
-        let (p, f) = (
-            paths::respanned(p, ty.span()),
-            format_ident!("{}", f, span = ty.span()),
-        );
-        quote_spanned!(ty.span()=> #p::#f::<#(#args),*>)
-    };
-    let generic = |ty: &syn::Type, n: usize| -> TokenStream {
-        crate::subscribe::model::generic_arg(ty, n).map_or_else(|| quote!(_), |t| quote!(#t))
-    };
-    let convert = match &h.output {
-        Output::Unit => quote!(#p::no_reply),
-        Output::UnitResult(ty) => at(ty, "no_reply_result", vec![generic(ty, 1)]),
-        Output::Value(ty) => at(ty, "reply_value", vec![quote!(#ty)]),
-        Output::Result(ty) => at(ty, "reply_result", vec![generic(ty, 0), generic(ty, 1)]),
-        Output::Option(ty) => at(ty, "reply_option", vec![generic(ty, 0)]),
-    };
+    let convert = conversion(p, &h.output);
     let boxed = paths::respanned(&quote!(#p::boxed_send), ident.span());
     let body = quote! {
         let (#(#names,)*) = match (|| ::core::result::Result::Ok::<_, #p::ExtractError>((#(#extractions,)*)))() {
@@ -172,6 +136,66 @@ fn route(p: &TokenStream, h: &Handler) -> TokenStream {
     };
     // The async block carries the method name's span: a future that is not `Send` is reported there.
     let future = quote_spanned!(ident.span()=> #boxed(async move { #body }));
+    let options = route_options(p, h);
+    quote! {
+        #(#cfgs)*
+        let router = router.route(
+            #p::route(&#info, move |#msg: #p::Context, #state: #p::State<Self>| #future)
+            #(#options)*
+        );
+    }
+}
+
+/// How one argument is built, spanned at its type; and whether the method takes it by reference.
+fn extraction(
+    p: &TokenStream,
+    input: &Input,
+    msg: &TokenStream,
+    state: &TokenStream,
+) -> (TokenStream, bool) {
+    match input {
+        Input::Param { index, ty } => (
+            quote_spanned!(ty.span()=> #p::param::<#ty, #index>(&#msg)),
+            false,
+        ),
+        Input::Extractor { ty, by_ref } => (
+            quote_spanned!(ty.span()=> #p::extract::<Self, #ty>(&#msg, &#state.0)),
+            *by_ref,
+        ),
+        Input::Payload { ty, wrapped: true } => (
+            quote_spanned!(ty.span()=> #p::payload_via::<Self, #ty>(&#msg, &#state.0)),
+            false,
+        ),
+        Input::Payload { ty, wrapped: false } => {
+            (quote_spanned!(ty.span()=> #p::payload::<#ty>(&#msg)), false)
+        }
+    }
+}
+
+/// The function that turns the method's return value into a reply, named with the user's types
+/// (`reply_value::<T>`), spanned at the return type so that an unmet bound points at it.
+fn conversion(p: &TokenStream, output: &Output) -> TokenStream {
+    let at = |ty: &syn::Type, f: &str, args: Vec<TokenStream>| {
+        let (p, f) = (
+            paths::respanned(p, ty.span()),
+            format_ident!("{}", f, span = ty.span()),
+        );
+        quote_spanned!(ty.span()=> #p::#f::<#(#args),*>)
+    };
+    let generic = |ty: &syn::Type, n: usize| -> TokenStream {
+        crate::subscribe::model::generic_arg(ty, n).map_or_else(|| quote!(_), |t| quote!(#t))
+    };
+    match output {
+        Output::Unit => quote!(#p::no_reply),
+        Output::UnitResult(ty) => at(ty, "no_reply_result", vec![generic(ty, 1)]),
+        Output::Value(ty) => at(ty, "reply_value", vec![quote!(#ty)]),
+        Output::Result(ty) => at(ty, "reply_result", vec![generic(ty, 0), generic(ty, 1)]),
+        Output::Option(ty) => at(ty, "reply_option", vec![generic(ty, 0)]),
+    }
+}
+
+/// `.reply(…)`, `.group(…)`, `.concurrency(…)`, … as given in `#[subscribe(…)]`.
+fn route_options(p: &TokenStream, h: &Handler) -> Vec<TokenStream> {
     let mut options = Vec::new();
     if let Some(reply) = &h.args.reply {
         let (topic, event) = (&reply.topic, &reply.event);
@@ -195,11 +219,5 @@ fn route(p: &TokenStream, h: &Handler) -> TokenStream {
     if let Some(ms) = h.args.timeout_ms {
         options.push(quote!(.timeout(#p::Duration::from_millis(#ms))));
     }
-    quote! {
-        #(#cfgs)*
-        let router = router.route(
-            #p::route(&#info, move |#msg: #p::Context, #state: #p::State<Self>| #future)
-            #(#options)*
-        );
-    }
+    options
 }

@@ -1,6 +1,7 @@
-//! `#[subscribe("filter", qos = 1, reply = "…", …)]`: its arguments, checked.
+//! `#[subscribe("filter", qos = 1, reply = "…", …)]`: parsed into the options as written, then
+//! checked into `SubscribeArgs`.
 
-use syn::{Attribute, LitStr, Meta};
+use syn::{Attribute, Expr, LitStr, Meta};
 
 use crate::attr::{self, Item};
 use crate::ctxt::Ctxt;
@@ -37,7 +38,6 @@ pub(crate) struct SubscribeArgs {
     pub(crate) reply: Option<ReplyTo>,
     /// `reply = …` was written (even if invalid), so "no reply topic" is not reported again.
     pub(crate) reply_given: bool,
-    pub(crate) shared: Option<String>,
     /// Handlers of one group share a queue (arrival order across them).
     pub(crate) group: Option<String>,
     pub(crate) concurrency: Option<u64>,
@@ -47,203 +47,212 @@ pub(crate) struct SubscribeArgs {
     pub(crate) env: Option<String>,
 }
 
+/// `#[subscribe(...)]` as written: the topic literal and the value of each option, with the
+/// syntax checked (one positional topic, known and unrepeated keys) but no value checked yet.
+struct Written<'a> {
+    topic: Option<LitStr>,
+    options: Vec<(String, &'a Expr)>,
+}
+
+impl Written<'_> {
+    fn get(&self, key: &str) -> Option<&Expr> {
+        self.options.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+}
+
+/// Parse pass: the attribute's items. `None` when the attribute is not a list or does not parse.
+fn parse(cx: &Ctxt, attr: &Attribute) -> Option<Vec<Item>> {
+    let Meta::List(list) = &attr.meta else {
+        cx.error_spanned_by(attr, MISSING_TOPIC);
+        return None;
+    };
+    attr::parse(list.tokens.clone())
+        .map_err(|e| cx.syn_error(e))
+        .ok()
+}
+
+const MISSING_TOPIC: &str = "`#[subscribe(...)]` requires a topic filter string as its first argument, e.g. `#[subscribe(\"memory/query\")]`";
+
 impl SubscribeArgs {
-    /// Reads the attribute; `None` when there is no usable topic (the error is reported).
+    /// Parses and checks the attribute; `None` when there is no usable topic (the error is
+    /// reported).
     pub(crate) fn from_attr(cx: &Ctxt, attr: &Attribute) -> Option<Self> {
-        let list = match &attr.meta {
-            Meta::List(list) => list,
-            _ => {
-                cx.error_spanned_by(
-                    attr,
-                    "`#[subscribe(...)]` requires a topic filter string as its first argument, e.g. `#[subscribe(\"memory/query\")]`",
-                );
-                return None;
-            }
+        let items = parse(cx, attr)?;
+        let written = Written {
+            topic: topic(cx, attr, &items),
+            options: attr::named(cx, &items, "subscribe", OPTIONS)
+                .into_iter()
+                .map(|(key, _, value)| (key, value))
+                .collect(),
         };
-        let items = match attr::parse(list.tokens.clone()) {
-            Ok(items) => items,
-            Err(e) => {
-                cx.syn_error(e);
-                return None;
-            }
-        };
-        let topic = Self::topic(cx, attr, &items);
-        let mut args = SubscribeArgs {
-            topic: topic
-                .clone()
-                .unwrap_or_else(|| LitStr::new("", proc_macro2::Span::call_site())),
-            filter: None,
-            qos: 0,
-            reply: None,
-            reply_given: false,
-            shared: None,
-            group: None,
-            concurrency: None,
-            overflow: None,
-            queue: None,
-            timeout_ms: None,
-            env: None,
-        };
-        let mut reply: Option<LitStr> = None;
-        let mut event: Option<LitStr> = None;
-        for (key, ident, value) in attr::named(cx, &items, "subscribe", OPTIONS) {
-            match key.as_str() {
-                "qos" => {
-                    if let Some(q) = attr::integer(cx, "qos", value, 0..=2, "0, 1 or 2") {
-                        args.qos = q as u8;
-                    }
-                }
-                "reply" => {
-                    args.reply_given = true;
-                    if let Some(lit) = attr::string(cx, "reply", value, "\"memory/results\"") {
-                        match topic::validate_topic_name(&lit.value()) {
-                            Ok(()) => reply = Some(lit),
-                            Err(e) => {
-                                cx.error_spanned_by(&lit, format!("invalid `reply` topic: {e}"))
-                            }
-                        }
-                    }
-                }
-                "event" => {
-                    if let Some(lit) = attr::string(cx, "event", value, "\"memory.results\"") {
-                        if lit.value().is_empty() {
-                            cx.error_spanned_by(&lit, "`event` must not be empty");
-                        } else {
-                            event = Some(lit);
-                        }
-                    }
-                }
-                "shared" => {
-                    if let Some(lit) = attr::string(cx, "shared", value, "\"workers\"") {
-                        let group = lit.value();
-                        if group.is_empty() || group.contains(['/', '+', '#']) {
-                            cx.error_spanned_by(
-                                &lit,
-                                "`shared` must be a group name: non-empty, without `/`, `+` or `#`",
-                            );
-                        } else {
-                            args.shared = Some(group);
-                        }
-                    }
-                }
-                "group" => {
-                    if let Some(lit) = attr::string(cx, "group", value, "\"memory\"") {
-                        if lit.value().is_empty() {
-                            cx.error_spanned_by(&lit, "`group` must not be empty");
-                        } else {
-                            args.group = Some(lit.value());
-                        }
-                    }
-                }
-                "concurrency" => {
-                    args.concurrency =
-                        attr::integer(cx, "concurrency", value, 1..=65_535, "from 1 to 65535")
-                }
-                "queue" => {
-                    args.queue =
-                        attr::integer(cx, "queue", value, 1..=1_000_000, "from 1 to 1000000")
-                }
-                "timeout" => args.timeout_ms = attr::duration_ms(cx, "timeout", value),
-                "overflow" => {
-                    if let Some(lit) = attr::string(cx, "overflow", value, "\"drop_oldest\"") {
-                        args.overflow = match lit.value().as_str() {
-                            "block" => Some("Block"),
-                            "drop_oldest" => Some("DropOldest"),
-                            "drop_new" => Some("DropNew"),
-                            _ => {
-                                cx.error_spanned_by(
-                                    &lit,
-                                    "`overflow` must be \"block\", \"drop_oldest\" or \"drop_new\"",
-                                );
-                                None
-                            }
-                        };
-                    }
-                }
-                "env" => {
-                    if let Some(lit) = attr::string(cx, "env", value, "\"MEMORY_QUERY_TOPIC\"") {
-                        if lit.value().is_empty() {
-                            cx.error_spanned_by(&lit, "`env` must name an environment variable");
-                        } else {
-                            args.env = Some(lit.value());
-                        }
-                    }
-                }
-                _ => unreachable!("`named` only yields known options: {ident}"),
-            }
-        }
-        let topic = topic?;
-        args.filter = match TopicFilter::parse(&topic.value()) {
-            Ok(f) if args.shared.is_some() && f.share_group().is_some() => {
-                cx.error_spanned_by(
-                    &topic,
-                    "the filter already has a `$share/` prefix; drop the `shared` option",
-                );
-                None
-            }
-            Ok(f) => match &args.shared {
-                Some(group) => {
-                    TopicFilter::parse(&format!("$share/{group}/{}", topic.value())).ok()
-                }
-                None => Some(f),
-            },
-            Err(e) => {
-                cx.syn_error(topic::filter_error(&topic, &e));
-                None
-            }
-        };
-        args.reply = match (reply, event) {
-            (Some(lit), event) => Some(ReplyTo {
-                topic: lit.value(),
-                event: event.map_or_else(|| lit.value().replace('/', "."), |e| e.value()),
-                lit,
-            }),
-            (None, Some(lit)) => {
-                cx.error_spanned_by(
-                    lit,
-                    "`event` sets the type of replies, so it needs `reply = \"…\"` too",
-                );
-                None
-            }
-            (None, None) => None,
-        };
-        Some(args)
+        Self::check(cx, &written)
     }
 
-    fn topic(cx: &Ctxt, attr: &Attribute, items: &[Item]) -> Option<LitStr> {
-        let mut positional = items.iter().enumerate().filter_map(|(i, item)| match item {
-            Item::Positional(expr) => Some((i, expr)),
-            Item::Named(..) => None,
-        });
-        let first = positional.next();
-        for (_, extra) in positional {
+    /// Check pass: every option's value, then the filter (with the share group) and the reply.
+    fn check(cx: &Ctxt, written: &Written<'_>) -> Option<Self> {
+        let string = |key: &str, example: &str| {
+            written
+                .get(key)
+                .and_then(|v| attr::string(cx, key, v, example))
+        };
+        let bounded = |key: &str, max: u64, rule: &str| {
+            written
+                .get(key)
+                .and_then(|v| attr::integer(cx, key, v, 1..=max, rule))
+        };
+        let qos = written
+            .get("qos")
+            .and_then(|v| attr::integer(cx, "qos", v, 0..=2, "0, 1 or 2"))
+            .unwrap_or(0) as u8;
+        let reply = string("reply", "\"memory/results\"").filter(|lit| valid_reply(cx, lit));
+        let event = string("event", "\"memory.results\"")
+            .filter(|lit| non_empty(cx, lit, "`event` must not be empty"));
+        let shared = string("shared", "\"workers\"").filter(|lit| valid_share_group(cx, lit));
+        let group = string("group", "\"memory\"")
+            .filter(|lit| non_empty(cx, lit, "`group` must not be empty"));
+        let concurrency = bounded("concurrency", 65_535, "from 1 to 65535");
+        let queue = bounded("queue", 1_000_000, "from 1 to 1000000");
+        let timeout_ms = written
+            .get("timeout")
+            .and_then(|v| attr::duration_ms(cx, "timeout", v));
+        let overflow = string("overflow", "\"drop_oldest\"").and_then(|lit| overflow(cx, &lit));
+        let env = string("env", "\"MEMORY_QUERY_TOPIC\"")
+            .filter(|lit| non_empty(cx, lit, "`env` must name an environment variable"));
+        let topic = written.topic.clone()?;
+        let shared = shared.map(|lit| lit.value());
+        Some(SubscribeArgs {
+            filter: filter(cx, &topic, shared.as_deref()),
+            topic,
+            qos,
+            reply: reply_to(cx, reply, event),
+            reply_given: written.get("reply").is_some(),
+            group: group.map(|lit| lit.value()),
+            concurrency,
+            overflow,
+            queue,
+            timeout_ms,
+            env: env.map(|lit| lit.value()),
+        })
+    }
+}
+
+/// The positional topic literal (the first item), with misplaced or extra positionals reported.
+fn topic(cx: &Ctxt, attr: &Attribute, items: &[Item]) -> Option<LitStr> {
+    let mut positional = items.iter().enumerate().filter_map(|(i, item)| match item {
+        Item::Positional(expr) => Some((i, expr)),
+        Item::Named(..) => None,
+    });
+    let first = positional.next();
+    for (_, extra) in positional {
+        cx.error_spanned_by(
+            extra,
+            "unexpected argument: options are written `name = value`",
+        );
+    }
+    match first {
+        Some((
+            0,
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(lit),
+                ..
+            }),
+        )) => Some(lit.clone()),
+        Some((0, expr)) => {
             cx.error_spanned_by(
-                extra,
-                "unexpected argument: options are written `name = value`",
+                expr,
+                "the topic filter must be a string literal\nhelp: to choose the topic at run time, keep a literal default and add `env = \"TOPIC_VARIABLE\"`",
             );
+            None
         }
-        match first {
-            Some((
-                0,
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(lit),
-                    ..
-                }),
-            )) => Some(lit.clone()),
-            Some((0, expr)) => {
-                cx.error_spanned_by(
-                    expr,
-                    "the topic filter must be a string literal\nhelp: to choose the topic at run time, keep a literal default and add `env = \"TOPIC_VARIABLE\"`",
-                );
-                None
-            }
-            _ => {
-                cx.error_spanned_by(
-                    attr,
-                    "`#[subscribe(...)]` requires a topic filter string as its first argument, e.g. `#[subscribe(\"memory/query\")]`",
-                );
-                None
-            }
+        _ => {
+            cx.error_spanned_by(attr, MISSING_TOPIC);
+            None
         }
+    }
+}
+
+fn non_empty(cx: &Ctxt, lit: &LitStr, message: &str) -> bool {
+    let ok = !lit.value().is_empty();
+    if !ok {
+        cx.error_spanned_by(lit, message);
+    }
+    ok
+}
+
+fn valid_reply(cx: &Ctxt, lit: &LitStr) -> bool {
+    match topic::validate_topic_name(&lit.value()) {
+        Ok(()) => true,
+        Err(e) => {
+            cx.error_spanned_by(lit, format!("invalid `reply` topic: {e}"));
+            false
+        }
+    }
+}
+
+fn valid_share_group(cx: &Ctxt, lit: &LitStr) -> bool {
+    let group = lit.value();
+    let ok = !group.is_empty() && !group.contains(['/', '+', '#']);
+    if !ok {
+        cx.error_spanned_by(
+            lit,
+            "`shared` must be a group name: non-empty, without `/`, `+` or `#`",
+        );
+    }
+    ok
+}
+
+/// The `Overflow` variant named by `overflow = "…"`.
+fn overflow(cx: &Ctxt, lit: &LitStr) -> Option<&'static str> {
+    match lit.value().as_str() {
+        "block" => Some("Block"),
+        "drop_oldest" => Some("DropOldest"),
+        "drop_new" => Some("DropNew"),
+        _ => {
+            cx.error_spanned_by(
+                lit,
+                "`overflow` must be \"block\", \"drop_oldest\" or \"drop_new\"",
+            );
+            None
+        }
+    }
+}
+
+/// The filter, parsed by the runtime's grammar, under `$share/<group>/` when `shared` is given.
+fn filter(cx: &Ctxt, topic: &LitStr, shared: Option<&str>) -> Option<TopicFilter> {
+    match (TopicFilter::parse(&topic.value()), shared) {
+        (Ok(f), Some(_)) if f.share_group().is_some() => {
+            cx.error_spanned_by(
+                topic,
+                "the filter already has a `$share/` prefix; drop the `shared` option",
+            );
+            None
+        }
+        (Ok(_), Some(group)) => {
+            TopicFilter::parse(&format!("$share/{group}/{}", topic.value())).ok()
+        }
+        (Ok(f), None) => Some(f),
+        (Err(e), _) => {
+            cx.syn_error(topic::filter_error(topic, &e));
+            None
+        }
+    }
+}
+
+/// `reply` with its event type (`event`, or the topic with `/` → `.`); `event` alone is an error.
+fn reply_to(cx: &Ctxt, reply: Option<LitStr>, event: Option<LitStr>) -> Option<ReplyTo> {
+    match (reply, event) {
+        (Some(lit), event) => Some(ReplyTo {
+            topic: lit.value(),
+            event: event.map_or_else(|| lit.value().replace('/', "."), |e| e.value()),
+            lit,
+        }),
+        (None, Some(lit)) => {
+            cx.error_spanned_by(
+                lit,
+                "`event` sets the type of replies, so it needs `reply = \"…\"` too",
+            );
+            None
+        }
+        (None, None) => None,
     }
 }

@@ -94,133 +94,17 @@ impl Handler {
     /// Checks the method and builds the model; strips `#[extract]` from its arguments.
     pub(crate) fn from_fn(cx: &Ctxt, method: &mut ImplItemFn, attr: Attribute) -> Option<Self> {
         let args = SubscribeArgs::from_attr(cx, &attr);
-        let sig = &mut method.sig;
-        if sig.asyncness.is_none() {
-            cx.error_spanned_by(sig.fn_token, "the `async` keyword is missing from the handler declaration\nhelp: handlers are `async fn`");
-        }
-        if !sig.generics.params.is_empty() {
-            cx.error_spanned_by(
-                &sig.generics,
-                "handlers cannot be generic: the framework calls them with concrete types",
-            );
-        }
-        match sig.inputs.first() {
-            Some(FnArg::Receiver(r)) => match &r.kind {
-                ReceiverKind::Reference(_, _, None) if r.mutability.is_none() => {}
-                ReceiverKind::Reference(_, _, Some(_)) => cx.error_spanned_by(
-                    r,
-                    "handlers take `&self`, not `&mut self`: messages may be handled concurrently\nhelp: keep mutable state behind a `Mutex` or an atomic",
-                ),
-                _ => cx.error_spanned_by(r, "handlers take `&self`: the service is shared by every handler"),
-            },
-            _ => cx.error_spanned_by(&sig.ident, "handlers are methods: add `&self` as the first argument"),
-        }
+        check_signature(cx, &method.sig);
         let names: Vec<String> = args
             .as_ref()
             .and_then(|a| a.filter.as_ref())
             .map(|f| f.param_names().map(str::to_owned).collect())
             .unwrap_or_default();
-        let mut inputs = Vec::new();
-        let mut bound = vec![false; names.len()];
-        let mut payload_seen = false;
-        for input in sig.inputs.iter_mut() {
-            let FnArg::Typed(pat_type) = input else {
-                continue;
-            };
-            let marked = pat_type.attrs.iter().any(|a| a.path().is_ident("extract"));
-            pat_type.attrs.retain(|a| !a.path().is_ident("extract"));
-            let name = match &*pat_type.pat {
-                Pat::Ident(p) => Some(p.ident.to_string()),
-                _ => None,
-            };
-            let ty = (*pat_type.ty).clone();
-            let param = name
-                .as_ref()
-                .and_then(|n| names.iter().position(|p| p == n));
-            let kind = if let Some(index) = param {
-                bound[index] = true;
-                if matches!(ty, Type::Reference(_)) {
-                    cx.error_spanned_by(
-                        &ty,
-                        "a topic parameter is passed by value; use an owned type such as `String`",
-                    );
-                }
-                Input::Param { index, ty }
-            } else if let Type::Reference(r) = &ty {
-                if r.mutability.is_some() {
-                    cx.error_spanned_by(
-                        &ty,
-                        "extractors are passed as `&T` or by value, not `&mut T`",
-                    );
-                }
-                Input::Extractor {
-                    ty: (*r.elem).clone(),
-                    by_ref: true,
-                }
-            } else if marked
-                || last_segment(&ty).is_some_and(|s| EXTRACTORS.iter().any(|e| s.ident == e))
-            {
-                Input::Extractor { ty, by_ref: false }
-            } else {
-                let wrapped = last_segment(&ty)
-                    .is_some_and(|s| PAYLOAD_WRAPPERS.iter().any(|w| s.ident == w));
-                if payload_seen {
-                    cx.error_spanned_by(
-                        &ty,
-                        "a handler takes at most one payload argument, and this would be a second one\nhelp: if this type is an extractor of your own, mark the argument `#[extract]`",
-                    );
-                }
-                payload_seen = true;
-                Input::Payload { ty, wrapped }
-            };
-            inputs.push(kind);
-        }
-        if let Some(a) = &args {
-            for (name, used) in names.iter().zip(&bound) {
-                if !used {
-                    let text = a.topic.value();
-                    let needle = format!("{{{name}}}");
-                    let start = text.find(&needle).unwrap_or(0);
-                    cx.syn_error(topic::error_in(
-                        &a.topic,
-                        start..start + needle.len(),
-                        &format!("the topic parameter `{name}` has no argument of the same name\nhelp: add an argument `{name}: String` (any `FromStr` type), or write `+` for an unnamed level"),
-                    ));
-                }
-            }
-        }
-        let output = match &sig.output {
-            ReturnType::Default => Output::Unit,
-            ReturnType::Type(_, ty) if is_unit(ty) => Output::Unit,
-            ReturnType::Type(_, ty) => {
-                let ty = (**ty).clone();
-                match last_segment(&ty).map(|s| (s.ident.to_string(), generic_types(s))) {
-                    Some((name, inner)) if name == "Result" && !inner.is_empty() => {
-                        if is_unit(inner[0]) {
-                            Output::UnitResult(ty)
-                        } else {
-                            Output::Result(ty)
-                        }
-                    }
-                    Some((name, inner)) if name == "Option" && inner.len() == 1 => {
-                        Output::Option(ty)
-                    }
-                    _ => Output::Value(ty),
-                }
-            }
-        };
+        let inputs = classify_inputs(cx, &mut method.sig, &names);
+        let output = classify_output(&method.sig.output);
         let args = args?;
-        match (&output, &args.reply) {
-            (Output::Unit | Output::UnitResult(_), Some(reply)) => cx.error_spanned_by(
-                &reply.lit,
-                "`reply` is set but the handler returns no value to publish\nhelp: return the reply's data (any `serde::Serialize` type), or remove `reply`",
-            ),
-            (Output::Value(ty) | Output::Result(ty) | Output::Option(ty), None) if !args.reply_given => cx.error_spanned_by(
-                ty,
-                "this handler returns a value but has no reply topic to publish it to\nhelp: add `reply = \"…\"` to `#[subscribe(...)]`, or return `()`",
-            ),
-            _ => {}
-        }
+        check_params_bound(cx, &args, &names, &inputs);
+        check_reply(cx, &args, &output);
         let cfgs = method
             .attrs
             .iter()
@@ -235,5 +119,141 @@ impl Handler {
             cfgs,
             attr,
         })
+    }
+}
+
+/// `async`, not generic, `&self` first.
+fn check_signature(cx: &Ctxt, sig: &syn::Signature) {
+    if sig.asyncness.is_none() {
+        cx.error_spanned_by(sig.fn_token, "the `async` keyword is missing from the handler declaration\nhelp: handlers are `async fn`");
+    }
+    if !sig.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &sig.generics,
+            "handlers cannot be generic: the framework calls them with concrete types",
+        );
+    }
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(r)) => match &r.kind {
+            ReceiverKind::Reference(_, _, None) if r.mutability.is_none() => {}
+            ReceiverKind::Reference(_, _, Some(_)) => cx.error_spanned_by(
+                r,
+                "handlers take `&self`, not `&mut self`: messages may be handled concurrently\nhelp: keep mutable state behind a `Mutex` or an atomic",
+            ),
+            _ => cx.error_spanned_by(r, "handlers take `&self`: the service is shared by every handler"),
+        },
+        _ => cx.error_spanned_by(&sig.ident, "handlers are methods: add `&self` as the first argument"),
+    }
+}
+
+/// Each argument after `&self` as a topic parameter, an extractor or the payload (at most one).
+fn classify_inputs(cx: &Ctxt, sig: &mut syn::Signature, names: &[String]) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for input in sig.inputs.iter_mut() {
+        let FnArg::Typed(pat_type) = input else {
+            continue;
+        };
+        let marked = pat_type.attrs.iter().any(|a| a.path().is_ident("extract"));
+        pat_type.attrs.retain(|a| !a.path().is_ident("extract"));
+        let param = match &*pat_type.pat {
+            Pat::Ident(p) => names.iter().position(|n| p.ident == n),
+            _ => None,
+        };
+        let payload_seen = inputs.iter().any(|i| matches!(i, Input::Payload { .. }));
+        inputs.push(classify(
+            cx,
+            (*pat_type.ty).clone(),
+            param,
+            marked,
+            payload_seen,
+        ));
+    }
+    inputs
+}
+
+fn classify(cx: &Ctxt, ty: Type, param: Option<usize>, marked: bool, payload_seen: bool) -> Input {
+    if let Some(index) = param {
+        if matches!(ty, Type::Reference(_)) {
+            cx.error_spanned_by(
+                &ty,
+                "a topic parameter is passed by value; use an owned type such as `String`",
+            );
+        }
+        return Input::Param { index, ty };
+    }
+    if let Type::Reference(r) = &ty {
+        if r.mutability.is_some() {
+            cx.error_spanned_by(
+                &ty,
+                "extractors are passed as `&T` or by value, not `&mut T`",
+            );
+        }
+        return Input::Extractor {
+            ty: (*r.elem).clone(),
+            by_ref: true,
+        };
+    }
+    if marked || last_segment(&ty).is_some_and(|s| EXTRACTORS.iter().any(|e| s.ident == e)) {
+        return Input::Extractor { ty, by_ref: false };
+    }
+    if payload_seen {
+        cx.error_spanned_by(
+            &ty,
+            "a handler takes at most one payload argument, and this would be a second one\nhelp: if this type is an extractor of your own, mark the argument `#[extract]`",
+        );
+    }
+    let wrapped = last_segment(&ty).is_some_and(|s| PAYLOAD_WRAPPERS.iter().any(|w| s.ident == w));
+    Input::Payload { ty, wrapped }
+}
+
+/// Every `{name}` of the filter needs an argument of that name.
+fn check_params_bound(cx: &Ctxt, args: &SubscribeArgs, names: &[String], inputs: &[Input]) {
+    for (index, name) in names.iter().enumerate() {
+        let bound = inputs
+            .iter()
+            .any(|i| matches!(i, Input::Param { index: bound, .. } if *bound == index));
+        if !bound {
+            let text = args.topic.value();
+            let needle = format!("{{{name}}}");
+            let start = text.find(&needle).unwrap_or(0);
+            cx.syn_error(topic::error_in(
+                &args.topic,
+                start..start + needle.len(),
+                &format!("the topic parameter `{name}` has no argument of the same name\nhelp: add an argument `{name}: String` (any `FromStr` type), or write `+` for an unnamed level"),
+            ));
+        }
+    }
+}
+
+fn classify_output(output: &ReturnType) -> Output {
+    let ty = match output {
+        ReturnType::Type(_, ty) if !is_unit(ty) => (**ty).clone(),
+        _ => return Output::Unit,
+    };
+    match last_segment(&ty).map(|s| (s.ident.to_string(), generic_types(s))) {
+        Some((name, inner)) if name == "Result" && !inner.is_empty() => {
+            if is_unit(inner[0]) {
+                Output::UnitResult(ty)
+            } else {
+                Output::Result(ty)
+            }
+        }
+        Some((name, inner)) if name == "Option" && inner.len() == 1 => Output::Option(ty),
+        _ => Output::Value(ty),
+    }
+}
+
+/// A value needs a reply topic, and a reply topic needs a value.
+fn check_reply(cx: &Ctxt, args: &SubscribeArgs, output: &Output) {
+    match (output, &args.reply) {
+        (Output::Unit | Output::UnitResult(_), Some(reply)) => cx.error_spanned_by(
+            &reply.lit,
+            "`reply` is set but the handler returns no value to publish\nhelp: return the reply's data (any `serde::Serialize` type), or remove `reply`",
+        ),
+        (Output::Value(ty) | Output::Result(ty) | Output::Option(ty), None) if !args.reply_given => cx.error_spanned_by(
+            ty,
+            "this handler returns a value but has no reply topic to publish it to\nhelp: add `reply = \"…\"` to `#[subscribe(...)]`, or return `()`",
+        ),
+        _ => {}
     }
 }
