@@ -1,11 +1,21 @@
 //! Sets `cfg(has_mosquitto)` when Mosquitto is installed, so the Mosquitto suite is visibly
 //! ignored (not silently passed) where it is not; and `cfg(has_shared_contracts)` when the
 //! Python services' contracts are published beside the repository (`../shared/contracts/py-tars`),
-//! so the check that `tests/contracts/py-tars` is an exact copy of them runs.
+//! so the check that `tests/contracts/py-tars` is an exact copy of them runs; and
+//! `cfg(has_python_peer)` when `python3` can import paho-mqtt and jsonschema, so the Python
+//! peer test runs (and is ignored with the install command otherwise).
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_mosquitto)");
     println!("cargo::rustc-check-cfg=cfg(has_shared_contracts)");
+    println!("cargo::rustc-check-cfg=cfg(has_python_peer)");
+    let python_peer = std::process::Command::new("python3")
+        .args(["-c", "import paho.mqtt.client, jsonschema"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if python_peer {
+        println!("cargo::rustc-cfg=has_python_peer");
+    }
     let shared = std::path::Path::new("../../shared/contracts/py-tars");
     println!("cargo::rerun-if-changed={}", shared.display());
     if shared.is_dir() {

@@ -10,6 +10,7 @@
 //!   and everything it publishes validates against the model its Python consumer uses.
 
 mod peer;
+mod python;
 mod types;
 mod wire;
 
