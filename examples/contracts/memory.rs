@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{MessageId, Ranged, present};
+use super::{MessageId, Ranged};
 
 /// `memory/query` (`memory.query`): a retrieval request, as llm-worker sends it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,7 +18,7 @@ pub struct MemoryQuery {
     /// `null` is refused, as by the model.
     #[serde(
         default,
-        deserialize_with = "present",
+        deserialize_with = "tars_mqtt::wire::present",
         skip_serializing_if = "Option::is_none"
     )]
     pub top_k: Option<Ranged<1, 50>>,

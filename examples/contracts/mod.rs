@@ -13,7 +13,7 @@
 //! | `x: int = Field(ge=1, le=50)` | [`Ranged<1, 50>`] |
 //! | `x: float = Field(ge=0, le=1)` | [`UnitInterval`] |
 //! | `Literal["user", "assistant"]` | an enum with `#[serde(rename_all = "lowercase")]` |
-//! | a field that may be left out but not sent as `null` | `#[serde(default, deserialize_with = "present")]` |
+//! | a field that may be left out but not sent as `null` | `#[serde(default, deserialize_with = "tars_mqtt::wire::present")]` |
 //!
 //! Every type here is checked against the JSON Schema that pydantic writes for its model
 //! (`model_json_schema()`) by the contract suite, `tests/tests/it/contracts.rs`, which accepts
@@ -134,14 +134,6 @@ impl<'de> Deserialize<'de> for UnitInterval {
     }
 }
 
-/// For a field that may be left out (then `None`, with `#[serde(default)]`) but whose model
-/// does not allow `null`.
-pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(deserializer).map(Some)
-}
-
 /// Decodes `value` as `T`, with an error that names the field at fault.
 ///
 /// ```
@@ -153,9 +145,4 @@ pub fn decode<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, serde_path_to_error::Error<serde_json::Error>> {
     serde_path_to_error::deserialize(value)
-}
-
-/// The current time as the models' `timestamp`/`ts` defaults: float seconds since the epoch.
-fn now() -> f64 {
-    tars_mqtt::wire::now()
 }

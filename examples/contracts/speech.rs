@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MessageId, UnitInterval, now};
+use tars_mqtt::wire::now;
+
+use super::{MessageId, UnitInterval};
 
 /// `stt/final` (`stt.final`): a final transcript.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,7 +26,7 @@ pub struct FinalTranscript {
     #[serde(default = "FinalTranscript::default_is_final")]
     pub is_final: bool,
     /// When it was heard, float seconds since the epoch.
-    #[serde(default = "now")]
+    #[serde(default = "tars_mqtt::wire::now")]
     pub ts: f64,
     /// The utterance id, if any.
     #[serde(default)]
@@ -91,7 +93,7 @@ pub struct HealthPing {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub err: Option<String>,
     /// Float seconds since the epoch.
-    #[serde(default = "now")]
+    #[serde(default = "tars_mqtt::wire::now")]
     pub timestamp: f64,
 }
 

@@ -11,14 +11,14 @@ pub use crate::QoS;
 use crate::error::BoxError;
 pub use crate::extract::{ExtractError, FromMessage, Param, State};
 pub use crate::handler::{Handler, IntoReply, Reply};
-
-/// A boxed, sendable future.
-pub type BoxFuture<T> = futures_util::future::BoxFuture<'static, T>;
 pub use crate::message::Context;
 pub use crate::route::Overflow;
 pub use crate::router::{Route, Router};
 pub use crate::service::{Service, ServiceDefaults, ServiceInfo, SubscriptionInfo};
 pub use std::time::Duration;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = futures_util::future::BoxFuture<'static, T>;
 
 use crate::envelope::Envelope;
 use crate::extract::FromPayload;

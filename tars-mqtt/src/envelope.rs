@@ -84,8 +84,20 @@ struct Wire<'a> {
     data: &'a RawValue,
 }
 
-/// For a field that may be absent (`None` through `#[serde(default)]`) but not `null`.
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+/// For a field that may be left out but not sent as `null`, as pydantic reads a field with a
+/// default that is not `Optional`: with `#[serde(default, deserialize_with = "present")]` an
+/// `Option<T>` is `None` when the field is absent and an error when it is `null`.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Query {
+///     #[serde(default, deserialize_with = "tars_mqtt::wire::present")]
+///     top_k: Option<u32>,
+/// }
+/// assert_eq!(serde_json::from_str::<Query>("{}").unwrap().top_k, None);
+/// assert!(serde_json::from_str::<Query>(r#"{"top_k": null}"#).is_err());
+/// ```
+pub fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(deserializer).map(Some)

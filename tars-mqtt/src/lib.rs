@@ -155,7 +155,7 @@ pub use state::{ConnectionState, Readiness};
 /// errors, ids and timestamps, and the presence messages (health, heartbeat) with their topics.
 pub mod wire {
     pub use crate::envelope::{
-        DecodeError, ERROR_EVENT_TYPE, EncodeError, Envelope, EnvelopeHeader, new_id, now,
+        DecodeError, ERROR_EVENT_TYPE, EncodeError, Envelope, EnvelopeHeader, new_id, now, present,
     };
     pub use crate::presence::{
         HEALTH_EVENT_TYPE, health_payload, health_topic, heartbeat_payload, heartbeat_topic,

@@ -15,7 +15,7 @@ use crate::connection::{self, Driver};
 use crate::controller::{Controller, ReadyHook};
 use crate::dedup::Dedup;
 use crate::dispatch::Dispatcher;
-pub use crate::dispatch::{ErrorHook, ErrorKind, ErrorReport};
+pub use crate::dispatch::{ErrorHook, ErrorKind, ErrorReport, SharedError};
 use crate::error::Error;
 use crate::inbound::Inbound;
 use crate::presence;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::task::JoinSet;
 
 pub(crate) use report::report;
-pub use report::{ErrorHook, ErrorKind, ErrorReport};
+pub use report::{ErrorHook, ErrorKind, ErrorReport, SharedError};
 
 use crate::handler::ErasedHandler;
 use crate::inbound::Inbound;

@@ -38,6 +38,9 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// An error as a report holds it: shared, so that the report can be cloned.
+pub type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// One failed or dropped message.
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
@@ -54,7 +57,7 @@ pub struct ErrorReport {
     /// The error itself, when there is one: what the handler returned in its `Err` (downcast it
     /// to the handler's error type), or the [`ExtractError`](crate::extract::ExtractError) of a
     /// payload that did not decode.
-    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    pub source: Option<SharedError>,
     /// The start of the payload.
     pub excerpt: String,
 }

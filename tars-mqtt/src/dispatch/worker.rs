@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 
 use super::queue::BoundedQueue;
-use super::report::{ErrorHook, ErrorKind, ErrorReport, report};
+use super::report::{ErrorHook, ErrorKind, ErrorReport, SharedError, report};
 use crate::handler::{ErasedHandler, Reply};
 use crate::inbound::Inbound;
 use crate::message::Context;
@@ -143,11 +143,11 @@ impl<S: Send + Sync + 'static> Worker<S> {
 struct Failure {
     kind: ErrorKind,
     message: String,
-    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    source: Option<SharedError>,
 }
 
 impl Failure {
-    fn new(kind: ErrorKind, source: Arc<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+    fn new(kind: ErrorKind, source: SharedError) -> Self {
         Self {
             kind,
             message: source.to_string(),
