@@ -84,7 +84,7 @@ impl Assistant {
 
 /// The service's declared defaults (client id, source, health), pointed at the demo broker.
 fn config<S: Service>(url: &str) -> Result<MqttConfig, tars_mqtt::ConfigError> {
-    S::info().defaults.builder().url(url).build()
+    S::INFO.defaults.builder().url(url).build()
 }
 
 #[tokio::main]

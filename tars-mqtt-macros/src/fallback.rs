@@ -7,9 +7,7 @@ use quote::quote;
 pub(crate) fn dummy_service(private: &TokenStream, self_ty: &syn::Type) -> TokenStream {
     quote! {
         impl #private::Service for #self_ty {
-            fn info() -> &'static #private::ServiceInfo {
-                ::core::unimplemented!()
-            }
+            const INFO: #private::ServiceInfo = #private::ServiceInfo::new("");
             fn router() -> #private::Router<Self> {
                 ::core::unimplemented!()
             }

@@ -61,26 +61,41 @@ use proc_macro::TokenStream;
 /// `const _: () = { … };`, roughly this (the exact expansion of a two-handler service is
 /// `tests/expand/memory_worker.expanded.rs` in this crate, kept current by a test):
 ///
-/// ```ignore
-/// const __TARS_MQTT_SUBSCRIPTION_query: SubscriptionInfo = SubscriptionInfo {
-///     filter: "memory/query", qos: QoS::AtLeastOnce, handler: "query", env: None,
-///     location: (file!(), line!(), column!()),
-/// };
-/// impl Service for MemoryWorker {
-///     fn info() -> &'static ServiceInfo { /* the name, the defaults above, the constants */ }
-///     fn router() -> Router<Self> {
-///         Router::new().route(
-///             route(&__TARS_MQTT_SUBSCRIPTION_query, move |ctx: Context, state: State<Self>| {
-///                 boxed_send(async move {
-///                     let q = match payload::<MemoryQuery>(&ctx) { Ok(q) => q, Err(e) => return Reply::Rejected(e) };
-///                     reply_result::<MemoryResults, String>(Self::query(&*state, q).await)
-///                 })
-///             })
-///             .reply("memory/results", "memory.results"),
-///         )
-///     }
-/// }
 /// ```
+/// # #[derive(serde::Deserialize)] struct MemoryQuery { text: String }
+/// # #[derive(serde::Serialize)] struct MemoryResults { query: String }
+/// # struct MemoryWorker;
+/// # impl MemoryWorker {
+/// #     async fn query(&self, q: MemoryQuery) -> Result<MemoryResults, String> {
+/// #         Ok(MemoryResults { query: q.text })
+/// #     }
+/// # }
+/// const _: () = {
+///     use ::tars_mqtt::__private as __tm;
+///     impl __tm::Service for MemoryWorker {
+///         const INFO: __tm::ServiceInfo = __tm::ServiceInfo::new("MemoryWorker")
+///             .client_id("tars-memory")
+///             .source("memory-worker")
+///             .health(true)
+///             .heartbeat(5f64);
+///         fn router() -> __tm::Router<Self> {
+///             __tm::router([
+///                 __tm::route("query", "memory/query", __tm::QoS::AtLeastOnce)
+///                     .reply("memory/results", "memory.results")
+///                     .args((__tm::state(), __tm::data()))
+///                     .to(async move |(s, a0)| __tm::result(Self::query(&s, a0).await)),
+///             ])
+///         }
+///     }
+/// };
+/// # use tars_mqtt::Service;
+/// # assert_eq!(MemoryWorker::router().routes().count(), 1);
+/// ```
+///
+/// Each route is an ordinary [`Handler`](../tars_mqtt/handler/trait.Handler.html): `.args(…)`
+/// lists how each argument is extracted (the same extractor traits as hand-written routes;
+/// `&self` is the `State`), `.to(…)` calls the method with the values, and the return value goes
+/// through `IntoReply`. Argument rules are documented once, in `tars_mqtt::extract`.
 ///
 /// Mistakes are compile errors at the offending token, one error per mistake; the catalogue,
 /// with a test for each, is `docs/diagnostics.md` in the repository.

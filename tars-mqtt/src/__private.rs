@@ -1,110 +1,211 @@
 //! Not public API; may change in any release. What `#[mqtt_service]` expansions name, and
 //! nothing else.
+//!
+//! An expansion builds each route with [`route`]: the declaration (name, filter, QoS, options),
+//! the argument list as a tuple of markers ([`state`], [`arg`], [`param`], [`payload`],
+//! [`data`], each spanned at the user's argument type) and a closure that takes the argument
+//! values as one tuple and calls the method. The route's handler is then a
+//! [`Handler`](crate::handler::Handler) like any hand-written one. The return value goes
+//! through one of [`value`], [`result`], [`option`] or [`unit_result`], spanned at the
+//! user's return type.
 
-use std::fmt::Display;
-use std::sync::Arc;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::time::Duration;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 pub use crate::QoS;
+use crate::args::{Arg, ArgList, ExtractArgs, ViaData, ViaMessage, ViaPayload};
 use crate::error::BoxError;
-pub use crate::extract::{ExtractError, FromMessage, Param, State};
-pub use crate::handler::{Handler, IntoReply, Reply};
-pub use crate::message::Context;
+use crate::extract::{Param, State};
+use crate::handler::{Checked, Extract, IntoReply, Reply, Tupled};
 pub use crate::route::Overflow;
-pub use crate::router::{Route, Router};
-pub use crate::service::{Service, ServiceDefaults, ServiceInfo, SubscriptionInfo};
-pub use std::time::Duration;
+use crate::router::Route;
+pub use crate::router::Router;
+pub use crate::service::{Service, ServiceInfo};
 
-/// A boxed, sendable future.
-pub type BoxFuture<T> = futures_util::future::BoxFuture<'static, T>;
-
-use crate::envelope::Envelope;
-use crate::extract::FromPayload;
-
-/// A route for a declared subscription: its name, filter (or the value of its `env` variable),
-/// QoS and origin.
-pub fn route<S, H, T>(info: &'static SubscriptionInfo, handler: H) -> Route<S>
-where
-    S: Send + Sync + 'static,
-    H: Handler<T, S>,
-    T: 'static,
-{
-    let (file, line, column) = info.location;
-    let overridden = info
-        .env
-        .and_then(|var| std::env::var(var).ok().map(|v| (var, v)));
-    let origin = match &overridden {
-        Some((var, _)) => format!("{file}:{line}:{column}, filter from {var}"),
-        None => format!("{file}:{line}:{column}"),
-    };
-    let filter = overridden.map_or_else(|| info.filter.to_owned(), |(_, v)| v);
-    Route::new(filter, handler)
-        .name(info.handler)
-        .qos(info.qos)
-        .origin(origin)
+/// A declared subscription, before its handler: `route("name", "filter", QoS::…).option(…)`.
+#[derive(Debug)]
+#[must_use]
+pub struct Decl<S> {
+    name: &'static str,
+    filter: &'static str,
+    qos: QoS,
+    location: &'static Location<'static>,
+    env: Option<&'static str>,
+    reply: Option<(&'static str, &'static str)>,
+    group: Option<&'static str>,
+    concurrency: Option<usize>,
+    queue: Option<usize>,
+    overflow: Option<Overflow>,
+    timeout: Option<Duration>,
+    state: PhantomData<fn() -> S>,
 }
 
-/// The payload argument of a handler: the envelope's `data` decoded into `T`.
-#[derive(Debug)]
-pub struct Payload<T>(pub T);
-
-/// What a handler's payload argument must be.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the payload of a tars-mqtt handler",
-    label = "not deserializable, and not a known extractor",
-    note = "the payload (the envelope's `data`) needs `#[derive(serde::Deserialize)]`; \
-            an argument of your own extractor type needs `#[extract]`"
-)]
-pub trait PayloadData: DeserializeOwned {}
-
-#[diagnostic::do_not_recommend]
-impl<T: DeserializeOwned> PayloadData for T {}
-
-impl<S, T: PayloadData> FromPayload<S> for Payload<T> {
-    fn from_payload(msg: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(Payload(Envelope::<T>::decode(msg.payload())?.data))
+/// Declares a route; the caller's location (the `#[subscribe]` attribute) is its origin.
+#[track_caller]
+pub fn route<S>(name: &'static str, filter: &'static str, qos: QoS) -> Decl<S> {
+    Decl {
+        name,
+        filter,
+        qos,
+        location: Location::caller(),
+        env: None,
+        reply: None,
+        group: None,
+        concurrency: None,
+        queue: None,
+        overflow: None,
+        timeout: None,
+        state: PhantomData,
     }
 }
 
-/// Extracts `T` for a handler argument (spanned at the argument's type by the expansion).
-pub fn extract<S, T: FromMessage<S>>(msg: &Context, state: &Arc<S>) -> Result<T, ExtractError> {
-    T::from_message(msg, state)
+impl<S: Send + Sync + 'static> Decl<S> {
+    /// The environment variable that overrides the filter at start-up.
+    pub fn env(self, var: &'static str) -> Self {
+        Self {
+            env: Some(var),
+            ..self
+        }
+    }
+    /// Reply topic and envelope type.
+    pub fn reply(self, topic: &'static str, event_type: &'static str) -> Self {
+        Self {
+            reply: Some((topic, event_type)),
+            ..self
+        }
+    }
+    /// Shared queue group.
+    pub fn group(self, group: &'static str) -> Self {
+        Self {
+            group: Some(group),
+            ..self
+        }
+    }
+    /// Handler runs in parallel.
+    pub fn concurrency(self, n: usize) -> Self {
+        Self {
+            concurrency: Some(n),
+            ..self
+        }
+    }
+    /// Queue capacity.
+    pub fn queue(self, n: usize) -> Self {
+        Self {
+            queue: Some(n),
+            ..self
+        }
+    }
+    /// Overflow policy.
+    pub fn overflow(self, overflow: Overflow) -> Self {
+        Self {
+            overflow: Some(overflow),
+            ..self
+        }
+    }
+    /// Handler timeout in milliseconds.
+    pub fn timeout_ms(self, ms: u64) -> Self {
+        Self {
+            timeout: Some(Duration::from_millis(ms)),
+            ..self
+        }
+    }
+
+    /// The handler's argument list: a tuple of markers, each spanned at the user's argument
+    /// type, so an argument that cannot be extracted is reported there.
+    pub fn args<A: ExtractArgs<S>>(self, args: A) -> WithArgs<S, A> {
+        let _ = args;
+        WithArgs {
+            decl: self,
+            extract: A::extract,
+        }
+    }
 }
 
-/// Decodes the payload argument `T` from the envelope's `data`.
-pub fn payload<T: PayloadData>(msg: &Context) -> Result<T, ExtractError> {
-    Ok(Envelope::<T>::decode(msg.payload())?.data)
+/// A declared route with its argument list; [`to`](WithArgs::to) gives it its handler.
+#[derive(Debug)]
+#[must_use]
+pub struct WithArgs<S, A: ArgList> {
+    decl: Decl<S>,
+    /// Taken where `A: ExtractArgs<S>` holds, so `to` does not ask again (an unmet bound is
+    /// reported once, at the argument's marker).
+    extract: Extract<S, A>,
 }
 
-/// Builds a `Json<T>` or `Envelope<T>` payload argument.
-pub fn payload_via<S, T: FromPayload<S>>(msg: &Context, state: &Arc<S>) -> Result<T, ExtractError> {
-    T::from_payload(msg, state)
+impl<S: Send + Sync + 'static, A: ArgList + 'static> WithArgs<S, A> {
+    /// The route, calling `f` with the argument values as one tuple.
+    pub fn to<F, Fut>(self, f: F) -> Route<S>
+    where
+        F: Fn(A::Values) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output: IntoReply> + Send + 'static,
+    {
+        let d = self.decl;
+        let overridden = d
+            .env
+            .and_then(|var| std::env::var(var).ok().map(|v| (var, v)));
+        let origin = match &overridden {
+            Some((var, _)) => format!("{}, filter from {var}", d.location),
+            None => d.location.to_string(),
+        };
+        let filter = overridden.map_or_else(|| d.filter.to_owned(), |(_, v)| v);
+        let handler = Checked::<S, A, _>::new(self.extract, Tupled(f));
+        let mut route = Route::new(filter, handler)
+            .name(d.name)
+            .qos(d.qos)
+            .origin(origin);
+        if let Some((topic, event_type)) = d.reply {
+            route = route.reply(topic, event_type);
+        }
+        if let Some(group) = d.group {
+            route = route.group(group);
+        }
+        if let Some(n) = d.concurrency {
+            route = route.concurrency(n);
+        }
+        if let Some(n) = d.queue {
+            route = route.queue_capacity(n);
+        }
+        if let Some(policy) = d.overflow {
+            route = route.overflow(policy);
+        }
+        if let Some(limit) = d.timeout {
+            route = route.timeout(limit);
+        }
+        route
+    }
 }
 
-/// The type of a `{name}` topic parameter argument.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a topic parameter",
-    label = "does not implement `FromStr` with a `Display` error",
-    note = "a `{{name}}` level is parsed with `FromStr`: use `String`, a number type, or implement `FromStr`"
-)]
-pub trait ParamValue: std::str::FromStr<Err: Display> {}
-
-#[diagnostic::do_not_recommend]
-impl<T: std::str::FromStr<Err: Display>> ParamValue for T {}
-
-/// Parses the `INDEX`-th `{name}` level of the route's filter.
-pub fn param<T: ParamValue, const INDEX: usize>(msg: &Context) -> Result<T, ExtractError> {
-    crate::extract::parse_param(msg, INDEX)
+/// The service's router, from its routes in declaration order.
+pub fn router<S: Send + Sync + 'static, const N: usize>(routes: [Route<S>; N]) -> Router<S> {
+    routes.into_iter().fold(Router::new(), Router::route)
 }
 
-/// Boxes a handler's future; spanned at the method name, where a future that is not `Send`
-/// is reported.
-pub fn boxed_send<F: std::future::Future<Output = Reply> + Send + 'static>(
-    future: F,
-) -> BoxFuture<Reply> {
-    Box::pin(future)
+/// The `&self` argument: the service state.
+pub fn state<S>() -> Arg<State<S>, ViaMessage> {
+    Arg::new()
+}
+
+/// A [`FromMessage`](crate::extract::FromMessage) extractor argument.
+pub fn arg<T>() -> Arg<T, ViaMessage> {
+    Arg::new()
+}
+
+/// The `INDEX`-th `{name}` parameter of the filter.
+pub fn param<const INDEX: usize, T>() -> Arg<Param<T, INDEX>, ViaMessage> {
+    Arg::new()
+}
+
+/// A `Json<T>` or `Envelope<T>` payload argument.
+pub fn payload<T>() -> Arg<T, ViaPayload> {
+    Arg::new()
+}
+
+/// Any other payload argument: the envelope's `data`.
+pub fn data<T>() -> Arg<T, ViaData> {
+    Arg::new()
 }
 
 /// What a handler with a `reply` topic may return (inside `Result`/`Option`).
@@ -113,10 +214,17 @@ pub fn boxed_send<F: std::future::Future<Output = Reply> + Send + 'static>(
     label = "does not implement `serde::Serialize`",
     note = "a reply is published as the envelope's `data`: derive `serde::Serialize` for it"
 )]
-pub trait ReplyData: Serialize {}
+pub trait ReplyData {
+    /// The reply.
+    fn into_reply_data(self) -> Reply;
+}
 
 #[diagnostic::do_not_recommend]
-impl<T: Serialize> ReplyData for T {}
+impl<T: Serialize> ReplyData for T {
+    fn into_reply_data(self) -> Reply {
+        crate::Json(self).into_reply()
+    }
+}
 
 /// The error type of a handler returning `Result`.
 #[diagnostic::on_unimplemented(
@@ -125,32 +233,34 @@ impl<T: Serialize> ReplyData for T {}
     note = "handler errors are reported with the error itself as the source (an error hook can downcast it): \
             implement `std::error::Error` (it must be `Send + Sync + 'static`), or return a `String`"
 )]
-pub trait HandlerError: Into<BoxError> {}
+pub trait HandlerError {
+    /// The reported failure.
+    fn into_failure(self) -> Reply;
+}
 
 #[diagnostic::do_not_recommend]
-impl<T: Into<BoxError>> HandlerError for T {}
+impl<E: Into<BoxError>> HandlerError for E {
+    fn into_failure(self) -> Reply {
+        Reply::Error(self.into())
+    }
+}
 
 /// `-> T` on a route with a reply topic.
-pub fn reply_value<T: ReplyData>(value: T) -> Reply {
-    crate::Json(value).into_reply()
+pub fn value<T: ReplyData>(value: T) -> Reply {
+    value.into_reply_data()
 }
 
 /// `-> Result<T, E>` on a route with a reply topic.
-pub fn reply_result<T: ReplyData, E: HandlerError>(result: Result<T, E>) -> Reply {
-    result.map(crate::Json).into_reply()
+pub fn result<T: ReplyData, E: HandlerError>(result: Result<T, E>) -> Reply {
+    result.map_or_else(E::into_failure, T::into_reply_data)
 }
 
 /// `-> Option<T>` on a route with a reply topic (`None` publishes nothing).
-pub fn reply_option<T: ReplyData>(option: Option<T>) -> Reply {
-    option.map(crate::Json).into_reply()
-}
-
-/// `-> ()` on a route without a reply topic.
-pub fn no_reply(_: ()) -> Reply {
-    Reply::None
+pub fn option<T: ReplyData>(option: Option<T>) -> Reply {
+    option.map_or(Reply::None, T::into_reply_data)
 }
 
 /// `-> Result<(), E>` on a route without a reply topic.
-pub fn no_reply_result<E: HandlerError>(result: Result<(), E>) -> Reply {
-    result.into_reply()
+pub fn unit_result<E: HandlerError>(result: Result<(), E>) -> Reply {
+    result.map_or_else(E::into_failure, |()| Reply::None)
 }

@@ -1,5 +1,8 @@
-//! Extractors: what a handler argument can be. `FromMessage` types can appear any number of
-//! times; at most one `FromPayload` type (the decoded payload) comes last.
+//! Extractors: what a handler argument can be. Every argument is one of three kinds, in any
+//! order: a [`FromMessage`] extractor (any number of them), or the payload, as a [`FromPayload`]
+//! type (`Json<T>`, `Envelope<T>`) or any other `serde::Deserialize` type ([`PayloadData`], the
+//! envelope's `data`). `#[subscribe]` methods follow the same rules, and add two spellings:
+//! a `{name}` argument is a [`Param`], and `&T` borrows a `FromMessage` extractor.
 
 use std::fmt;
 use std::ops::Deref;
@@ -37,40 +40,65 @@ pub enum ExtractError {
     message = "`{Self}` is not a tars-mqtt extractor",
     label = "not an extractor",
     note = "extractors are `Context`, `Topic`, `TopicParams`, `Param<T, N>`, `Raw`, `State<S>` and `Publisher`; \
-            the decoded payload is `Json<T>` or `Envelope<T>` (as the last argument)"
+            the decoded payload is `Json<T>`, `Envelope<T>` or any `serde::Deserialize` type"
 )]
 pub trait FromMessage<S>: Sized {
     /// Builds the argument.
     fn from_message(ctx: &Context, state: &Arc<S>) -> Result<Self, ExtractError>;
 }
 
-/// The markers that tell the two kinds of [`FromPayload`] apart. Public types in a private
-/// module: they appear in the trait's parameters but cannot be named outside this crate.
-mod private {
-    /// Implementations that decode the payload.
-    #[derive(Debug)]
-    pub enum ViaPayload {}
-    /// Implementations that come from [`FromMessage`](super::FromMessage).
-    #[derive(Debug)]
-    pub enum ViaMessage {}
-}
-use private::{ViaMessage, ViaPayload};
-
-/// An argument decoded from the payload; at most one per handler, and it comes last.
+/// An argument decoded from the payload: `Json<T>` (the envelope's data) or `Envelope<T>`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the payload argument of a tars-mqtt handler",
     label = "not a payload type",
     note = "use `Json<T>` (the envelope's data) or `Envelope<T>` with `T: serde::Deserialize`"
 )]
-pub trait FromPayload<S, M = ViaPayload>: Sized {
+pub trait FromPayload<S>: Sized {
     /// Builds the argument.
     fn from_payload(ctx: &Context, state: &Arc<S>) -> Result<Self, ExtractError>;
 }
 
+/// A payload argument of any other type: the envelope's `data`, decoded with serde into any
+/// `serde::Deserialize` type (implemented for all of them; not implemented by hand).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the payload of a tars-mqtt handler",
+    label = "not deserializable, and not a known extractor",
+    note = "the payload (the envelope's `data`) needs `#[derive(serde::Deserialize)]`; \
+            an argument of your own extractor type needs `#[extract]`"
+)]
+pub trait PayloadData: Sized {
+    /// Decodes the envelope whose `data` this is.
+    fn decode_envelope(payload: &Bytes) -> Result<Envelope<Self>, ExtractError>;
+    /// Decodes the envelope's `data`.
+    fn decode(payload: &Bytes) -> Result<Self, ExtractError> {
+        Ok(Self::decode_envelope(payload)?.data)
+    }
+}
+
 #[diagnostic::do_not_recommend]
-impl<S, T: FromMessage<S>> FromPayload<S, ViaMessage> for T {
-    fn from_payload(ctx: &Context, state: &Arc<S>) -> Result<Self, ExtractError> {
-        T::from_message(ctx, state)
+impl<T: DeserializeOwned> PayloadData for T {
+    fn decode_envelope(payload: &Bytes) -> Result<Envelope<Self>, ExtractError> {
+        Ok(Envelope::decode(payload)?)
+    }
+}
+
+/// The type of a topic parameter ([`Param<T, N>`], or a `{name}` argument of a
+/// `#[subscribe]` method): any `FromStr` type with a `Display` error (implemented for all of
+/// them; not implemented by hand).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a topic parameter",
+    label = "does not implement `FromStr` with a `Display` error",
+    note = "a `{{name}}` level is parsed with `FromStr`: use `String`, a number type, or implement `FromStr`"
+)]
+pub trait ParamValue: Sized {
+    /// Parses one topic level; the error says why it did not parse.
+    fn parse_level(level: &str) -> Result<Self, String>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: FromStr<Err: fmt::Display>> ParamValue for T {
+    fn parse_level(level: &str) -> Result<Self, String> {
+        level.parse().map_err(|e: T::Err| e.to_string())
     }
 }
 
@@ -86,15 +114,15 @@ impl<T> Deref for Json<T> {
     }
 }
 
-impl<S, T: DeserializeOwned> FromPayload<S> for Json<T> {
+impl<S, T: PayloadData> FromPayload<S> for Json<T> {
     fn from_payload(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(Json(Envelope::<T>::decode(ctx.payload())?.data))
+        T::decode(ctx.payload()).map(Json)
     }
 }
 
-impl<S, T: DeserializeOwned> FromPayload<S> for Envelope<T> {
+impl<S, T: PayloadData> FromPayload<S> for Envelope<T> {
     fn from_payload(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
-        Ok(Envelope::decode(ctx.payload())?)
+        T::decode_envelope(ctx.payload())
     }
 }
 
@@ -148,31 +176,23 @@ impl<S> FromMessage<S> for TopicParams {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Param<T, const INDEX: usize = 0>(pub T);
 
-impl<S, T, const INDEX: usize> FromMessage<S> for Param<T, INDEX>
-where
-    T: FromStr,
-    T::Err: fmt::Display,
-{
+impl<S, T: ParamValue, const INDEX: usize> FromMessage<S> for Param<T, INDEX> {
     fn from_message(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
         parse_param(ctx, INDEX).map(Param)
     }
 }
 
 /// Parses the `index`-th `{name}` level of the route's filter.
-pub(crate) fn parse_param<T>(ctx: &Context, index: usize) -> Result<T, ExtractError>
-where
-    T: FromStr,
-    T::Err: fmt::Display,
-{
+fn parse_param<T: ParamValue>(ctx: &Context, index: usize) -> Result<T, ExtractError> {
     let (name, value) = ctx.params().nth(index).ok_or_else(|| ExtractError::Param {
         name: format!("#{index}"),
         value: String::new(),
         reason: format!("the route's filter has no parameter number {index}"),
     })?;
-    value.parse().map_err(|e: T::Err| ExtractError::Param {
+    T::parse_level(value).map_err(|reason| ExtractError::Param {
         name: name.to_owned(),
         value: value.to_owned(),
-        reason: e.to_string(),
+        reason,
     })
 }
 

@@ -109,6 +109,7 @@
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
 mod ack;
+pub mod args;
 pub mod config;
 mod connection;
 mod controller;

@@ -30,6 +30,33 @@ pub struct ReplyTo {
     pub event_type: String,
 }
 
+/// A route as declared, listed by [`Router::routes`](crate::Router::routes): what the service
+/// will subscribe to and how it will handle it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RouteInfo<'a> {
+    /// The name (the handler's, for `#[subscribe]` methods; the filter otherwise).
+    pub name: &'a str,
+    /// The filter as given (with `{name}` parameters and any `$share/<group>/` prefix).
+    pub filter: &'a str,
+    /// Subscription QoS.
+    pub qos: QoS,
+    /// Where replies are published.
+    pub reply: Option<&'a ReplyTo>,
+    /// Queue group shared with other routes.
+    pub group: Option<&'a str>,
+    /// Handler runs in parallel.
+    pub concurrency: usize,
+    /// Queue capacity.
+    pub queue_capacity: usize,
+    /// Overflow policy.
+    pub overflow: Overflow,
+    /// Handler timeout.
+    pub timeout: Option<Duration>,
+    /// Where it was declared (`file:line:column` for `#[subscribe]` methods).
+    pub origin: Option<&'a str>,
+}
+
 /// Per-route counters, read while the service runs.
 #[derive(Debug, Default)]
 pub struct RouteStats {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::QoS;
 use crate::error::Error;
 use crate::handler::{Erased, ErasedHandler, Handler};
-use crate::route::{Overflow, ReplyTo, RouteMeta, RouteStats};
+use crate::route::{Overflow, ReplyTo, RouteInfo, RouteMeta, RouteStats};
 use crate::topic::{FilterTrie, TopicFilter};
 
 /// One subscription and its handler, with options.
@@ -192,6 +192,30 @@ impl<S: Send + Sync + 'static> Router<S> {
             })
             .collect();
         self
+    }
+
+    /// The routes in the order they were added.
+    ///
+    /// ```
+    /// # use tars_mqtt::{Router, QoS, extract::Topic};
+    /// async fn log(Topic(t): Topic) { println!("{t}") }
+    /// let router: Router<()> = Router::new().subscribe("events/#", QoS::AtLeastOnce, log);
+    /// let route = router.routes().next().unwrap();
+    /// assert_eq!((route.name, route.filter, route.qos), ("events/#", "events/#", QoS::AtLeastOnce));
+    /// ```
+    pub fn routes(&self) -> impl Iterator<Item = RouteInfo<'_>> {
+        self.routes.iter().map(|r| RouteInfo {
+            name: r.name.as_deref().unwrap_or(&r.filter),
+            filter: &r.filter,
+            qos: r.qos,
+            reply: r.reply.as_ref(),
+            group: r.group.as_deref(),
+            concurrency: r.concurrency,
+            queue_capacity: r.queue_capacity,
+            overflow: r.overflow,
+            timeout: r.timeout,
+            origin: r.origin.as_deref(),
+        })
     }
 
     /// Validates every filter and reply topic and builds the lookup structure.

@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::QoS;
 use crate::config::{ConfigBuilder, MqttConfig};
 use crate::error::{ConfigError, Error};
 use crate::router::Router;
@@ -14,18 +13,11 @@ use crate::runtime::{Runtime, ServiceHandle};
 /// `#[mqtt_service]` implements it; it can also be written by hand:
 ///
 /// ```no_run
-/// use tars_mqtt::{Json, Route, Router, Service, service::{ServiceDefaults, ServiceInfo}, extract::State};
+/// use tars_mqtt::{Json, Route, Router, Service, service::ServiceInfo, extract::State};
 ///
 /// struct Echo;
 /// impl Service for Echo {
-///     fn info() -> &'static ServiceInfo {
-///         static INFO: ServiceInfo = ServiceInfo {
-///             name: "Echo",
-///             defaults: ServiceDefaults { client_id: Some("echo"), ..ServiceDefaults::NONE },
-///             subscriptions: &[],
-///         };
-///         &INFO
-///     }
+///     const INFO: ServiceInfo = ServiceInfo::new("Echo").client_id("echo");
 ///     fn router() -> Router<Self> {
 ///         Router::new().route(
 ///             Route::new("echo/in", |_: State<Echo>, Json(v): Json<serde_json::Value>| async move { Json(v) })
@@ -38,8 +30,8 @@ use crate::runtime::{Runtime, ServiceHandle};
 /// # }
 /// ```
 pub trait Service: Send + Sync + Sized + 'static {
-    /// Static description of the service.
-    fn info() -> &'static ServiceInfo;
+    /// The service's name and declared configuration defaults.
+    const INFO: ServiceInfo;
 
     /// The routes, with the service itself as state.
     fn router() -> Router<Self>;
@@ -48,7 +40,7 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// then the `MQTT_*` environment. Finish it with more builder calls and
     /// [`build`](ConfigBuilder::build).
     fn config() -> Result<ConfigBuilder, ConfigError> {
-        Self::info()
+        Self::INFO
             .defaults
             .builder()
             .env(|var| std::env::var(var).ok())
@@ -81,16 +73,55 @@ impl<T: Service> Runtime<T> {
     }
 }
 
-/// Static description of a service.
-#[derive(Debug)]
+/// A service's name and declared configuration defaults. Its routes (filters, QoS, options,
+/// where each is declared) are in its [`router`](Service::router).
+#[derive(Debug, Clone, Copy)]
 pub struct ServiceInfo {
     /// The type name.
     pub name: &'static str,
     /// Configuration defaults declared with the service (the environment and the builder
     /// override them).
     pub defaults: ServiceDefaults,
-    /// Its subscriptions as declared.
-    pub subscriptions: &'static [SubscriptionInfo],
+}
+
+impl ServiceInfo {
+    /// A service named `name`, with no defaults.
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            defaults: ServiceDefaults::NONE,
+        }
+    }
+    /// Default client id.
+    pub const fn client_id(mut self, client_id: &'static str) -> Self {
+        self.defaults.client_id = Some(client_id);
+        self
+    }
+    /// Default envelope source.
+    pub const fn source(mut self, source: &'static str) -> Self {
+        self.defaults.source = Some(source);
+        self
+    }
+    /// Default health presence.
+    pub const fn health(mut self, health: bool) -> Self {
+        self.defaults.health = Some(health);
+        self
+    }
+    /// Default heartbeat interval in seconds (turns the heartbeat on).
+    pub const fn heartbeat(mut self, seconds: f64) -> Self {
+        self.defaults.heartbeat = Some(seconds);
+        self
+    }
+    /// Default dedup TTL in seconds.
+    pub const fn dedupe_ttl(mut self, seconds: f64) -> Self {
+        self.defaults.dedupe_ttl = Some(seconds);
+        self
+    }
+    /// Default dedup capacity.
+    pub const fn dedupe_max_entries(mut self, entries: usize) -> Self {
+        self.defaults.dedupe_max_entries = Some(entries);
+        self
+    }
 }
 
 /// Configuration defaults declared with a service (`#[mqtt_service(client_id = "…", …)]`).
@@ -146,19 +177,4 @@ impl ServiceDefaults {
         }
         b
     }
-}
-
-/// One declared subscription.
-#[derive(Debug)]
-pub struct SubscriptionInfo {
-    /// The filter as written.
-    pub filter: &'static str,
-    /// Its QoS.
-    pub qos: QoS,
-    /// The handler's name.
-    pub handler: &'static str,
-    /// Environment variable that overrides the filter at start-up.
-    pub env: Option<&'static str>,
-    /// Where it is declared: file, line, column.
-    pub location: (&'static str, u32, u32),
 }

@@ -1,14 +1,20 @@
-//! The glue: a `Service` impl whose `router()` names each handler once, and a static table of
-//! the subscriptions, wrapped in `const _: () = { … };`. Conversions live in the runtime's
-//! `__private` module; calls that can fail a trait bound are spanned at the user's tokens.
+//! The glue: a `Service` impl with the service's name and defaults (`INFO`) and a `router()`
+//! that declares each handler's route, wrapped in `const _: () = { … };` with the runtime's
+//! `__private` module imported as `__tm`.
+//!
+//! Each route hands the method to the runtime's `Handler` machinery, the one hand-written
+//! routes use: `.args((…))` is the argument list as a tuple of markers, one per argument and
+//! spanned at its type, so an argument that cannot be extracted is reported there; `.to(…)`
+//! is a closure that takes the argument values as one tuple (their types inferred from the
+//! method) and calls the method. A future that is not `Send` is reported at `.to`, spanned at
+//! the method name; a return type that cannot be converted at the conversion, spanned at it.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::ServiceArgs;
-use crate::paths;
-use crate::subscribe::model::{Handler, Input, Output};
+use crate::subscribe::model::{Handler, Input, Output, generic_arg};
 
 pub(crate) fn glue(
     p: &TokenStream,
@@ -17,207 +23,165 @@ pub(crate) fn glue(
     handlers: &[Handler],
 ) -> TokenStream {
     let name = quote!(#self_ty).to_string().replace(' ', "");
-    let defaults = defaults(p, args);
-    let consts = handlers.iter().map(|h| subscription_const(p, h));
-    let table = handlers.iter().map(|h| {
-        let (cfgs, ident) = (&h.cfgs, const_ident(h));
-        quote!(#(#cfgs)* #ident)
-    });
-    let routes = handlers.iter().map(|h| route(p, h));
+    let defaults = defaults(args);
+    let routes = handlers.iter().map(route);
     quote! {
         const _: () = {
-            #(#consts)*
-            impl #p::Service for #self_ty {
-                fn info() -> &'static #p::ServiceInfo {
-                    static INFO: #p::ServiceInfo = #p::ServiceInfo {
-                        name: #name,
-                        defaults: #defaults,
-                        subscriptions: &[#(#table),*],
-                    };
-                    &INFO
-                }
-                fn router() -> #p::Router<Self> {
-                    let router = #p::Router::new();
-                    #(#routes)*
-                    router
+            use #p as __tm;
+            impl __tm::Service for #self_ty {
+                const INFO: __tm::ServiceInfo = __tm::ServiceInfo::new(#name) #(#defaults)*;
+                fn router() -> __tm::Router<Self> {
+                    __tm::router([#(#routes),*])
                 }
             }
         };
     }
 }
 
-/// `ServiceDefaults { … }` from `#[mqtt_service(…)]`.
-fn defaults(p: &TokenStream, args: &ServiceArgs) -> TokenStream {
-    fn some<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
-        match v {
-            Some(v) => quote!(::core::option::Option::Some(#v)),
-            None => quote!(::core::option::Option::None),
-        }
+/// `.client_id(…)`, `.heartbeat(…)`, … for the defaults given in `#[mqtt_service(…)]`.
+fn defaults(args: &ServiceArgs) -> Vec<TokenStream> {
+    let mut out = Vec::new();
+    if let Some(v) = &args.client_id {
+        out.push(quote!(.client_id(#v)));
     }
-    let (client_id, source) = (some(args.client_id.as_ref()), some(args.source.as_ref()));
-    let (health, heartbeat) = (some(args.health), some(args.heartbeat));
-    let dedupe_ttl = some(args.dedupe_ttl);
-    let dedupe_max_entries = some(args.dedupe_max_entries.map(|v| v as usize));
-    quote! {
-        #p::ServiceDefaults {
-            client_id: #client_id,
-            source: #source,
-            health: #health,
-            heartbeat: #heartbeat,
-            dedupe_ttl: #dedupe_ttl,
-            dedupe_max_entries: #dedupe_max_entries,
-        }
+    if let Some(v) = &args.source {
+        out.push(quote!(.source(#v)));
     }
+    if let Some(v) = args.health {
+        out.push(quote!(.health(#v)));
+    }
+    if let Some(v) = args.heartbeat {
+        out.push(quote!(.heartbeat(#v)));
+    }
+    if let Some(v) = args.dedupe_ttl {
+        out.push(quote!(.dedupe_ttl(#v)));
+    }
+    if let Some(v) = args.dedupe_max_entries {
+        let v = v as usize;
+        out.push(quote!(.dedupe_max_entries(#v)));
+    }
+    out
 }
 
-fn const_ident(h: &Handler) -> syn::Ident {
-    format_ident!("__TARS_MQTT_SUBSCRIPTION_{}", h.ident)
-}
-
-fn subscription_const(p: &TokenStream, h: &Handler) -> TokenStream {
-    let (cfgs, ident) = (&h.cfgs, const_ident(h));
+/// `#[cfg]… __tm::route("name", "filter", QoS).options….args((markers)).to(|(s, …)| …)`.
+///
+/// `route` is spanned at the `#[subscribe]` attribute: it records its caller's location as the
+/// route's origin.
+fn route(h: &Handler) -> TokenStream {
+    let (cfgs, ident) = (&h.cfgs, &h.ident);
     let filter = h.args.filter.as_ref().expect("checked").as_str();
     let qos = format_ident!(
         "{}",
         ["AtMostOnce", "AtLeastOnce", "ExactlyOnce"][h.args.qos as usize]
     );
-    let handler = h.ident.to_string();
-    let env = match &h.args.env {
-        Some(var) => quote!(::core::option::Option::Some(#var)),
-        None => quote!(::core::option::Option::None),
-    };
-    let location =
-        quote_spanned!(h.attr.span()=> (::core::file!(), ::core::line!(), ::core::column!()));
-    quote! {
-        #(#cfgs)*
-        #[allow(non_upper_case_globals)]
-        const #ident: #p::SubscriptionInfo = #p::SubscriptionInfo {
-            filter: #filter,
-            qos: #p::QoS::#qos,
-            handler: #handler,
-            env: #env,
-            location: #location,
-        };
-    }
-}
-
-/// `let router = router.route(__private::route(&INFO, |msg, state| …).option(…));`
-///
-/// The closure extracts each argument (spanned at its type, so a type that is not an extractor
-/// or not deserializable is reported there), calls the method, and converts its return value
-/// (spanned at the return type); `boxed_send` is spanned at the method name, where a future
-/// that is not `Send` is reported.
-fn route(p: &TokenStream, h: &Handler) -> TokenStream {
-    let (cfgs, ident, info) = (&h.cfgs, &h.ident, const_ident(h));
-    let msg = quote!(__tars_mqtt_msg);
-    let state = quote!(__tars_mqtt_state);
-    let mut names = Vec::new();
-    let mut extractions = Vec::new();
+    let declare = quote_spanned!(h.attr.span()=> __tm::route);
+    let name = ident.to_string();
+    let options = route_options(h);
+    let state = format_ident!("s", span = Span::mixed_site());
+    let mut markers = vec![quote!(__tm::state())];
+    let mut names = vec![state.clone()];
     let mut call_args = Vec::new();
     for (i, input) in h.inputs.iter().enumerate() {
-        let name = format_ident!("__tars_mqtt_arg{}", i, span = Span::mixed_site());
-        let (extraction, by_ref) = extraction(p, input, &msg, &state);
-        extractions.push(quote!(#extraction?));
-        call_args.push(if by_ref {
-            quote!(&#name)
-        } else {
-            quote!(#name)
-        });
+        let name = format_ident!("a{}", i, span = Span::mixed_site());
+        let (marker, arg) = argument(input, &name);
+        markers.push(marker);
+        call_args.push(arg);
         names.push(name);
     }
-    let convert = conversion(p, &h.output);
-    let boxed = paths::respanned(&quote!(#p::boxed_send), ident.span());
-    let body = quote! {
-        let (#(#names,)*) = match (|| ::core::result::Result::Ok::<_, #p::ExtractError>((#(#extractions,)*)))() {
-            ::core::result::Result::Ok(args) => args,
-            ::core::result::Result::Err(e) => return #p::Reply::Rejected(e),
-        };
-        #convert(Self::#ident(&*#state, #(#call_args),*).await)
-    };
-    // The async block carries the method name's span: a future that is not `Send` is reported there.
-    let future = quote_spanned!(ident.span()=> #boxed(async move { #body }));
-    let options = route_options(p, h);
+    let call = conversion(&h.output, |first, last| {
+        let method = syn::Ident::new(&ident.to_string(), first);
+        let awaited = quote_spanned!(last=> .await);
+        quote_spanned!(first=> Self::#method(&#state, #(#call_args),*) #awaited)
+    });
+    // `args` is spanned at the method name (the user's context): the compiler blames an
+    // argument that cannot be extracted on its marker only within the same context.
+    let args = quote_spanned!(ident.span()=> .args((#(#markers,)*)));
+    let to = format_ident!("to", span = ident.span());
     quote! {
         #(#cfgs)*
-        let router = router.route(
-            #p::route(&#info, move |#msg: #p::Context, #state: #p::State<Self>| #future)
+        #declare(#name, #filter, __tm::QoS::#qos)
             #(#options)*
-        );
+            #args
+            .#to(async move |(#(#names,)*)| #call)
     }
 }
 
-/// How one argument is built, spanned at its type; and whether the method takes it by reference.
-fn extraction(
-    p: &TokenStream,
-    input: &Input,
-    msg: &TokenStream,
-    state: &TokenStream,
-) -> (TokenStream, bool) {
+/// One argument's marker, spanned at its type, and how the method is passed its value.
+fn argument(input: &Input, name: &syn::Ident) -> (TokenStream, TokenStream) {
     match input {
         Input::Param { index, ty } => (
-            quote_spanned!(ty.span()=> #p::param::<#ty, #index>(&#msg)),
-            false,
+            {
+                let index = proc_macro2::Literal::usize_unsuffixed(*index);
+                quote_spanned!(ty.span()=> __tm::param::<#index, _>())
+            },
+            quote!(#name.0),
         ),
         Input::Extractor { ty, by_ref } => (
-            quote_spanned!(ty.span()=> #p::extract::<Self, #ty>(&#msg, &#state.0)),
-            *by_ref,
+            quote_spanned!(ty.span()=> __tm::arg()),
+            if *by_ref {
+                quote!(&#name)
+            } else {
+                quote!(#name)
+            },
         ),
-        Input::Payload { ty, wrapped: true } => (
-            quote_spanned!(ty.span()=> #p::payload_via::<Self, #ty>(&#msg, &#state.0)),
-            false,
-        ),
+        Input::Payload { ty, wrapped: true } => {
+            (quote_spanned!(ty.span()=> __tm::payload()), quote!(#name))
+        }
         Input::Payload { ty, wrapped: false } => {
-            (quote_spanned!(ty.span()=> #p::payload::<#ty>(&#msg)), false)
+            (quote_spanned!(ty.span()=> __tm::data()), quote!(#name))
         }
     }
 }
 
-/// The function that turns the method's return value into a reply, named with the user's types
-/// (`reply_value::<T>`), spanned at the return type so that an unmet bound points at it.
-fn conversion(p: &TokenStream, output: &Output) -> TokenStream {
-    let at = |ty: &syn::Type, f: &str, args: Vec<TokenStream>| {
-        let (p, f) = (
-            paths::respanned(p, ty.span()),
-            format_ident!("{}", f, span = ty.span()),
-        );
-        quote_spanned!(ty.span()=> #p::#f::<#(#args),*>)
+/// The method's return value turned into a reply, spanned at the part of the return type that
+/// must satisfy a bound, so that an unmet one points at it: the reply type (`T`, `Option<T>`),
+/// the error type (`Result<(), E>`), or both (`Result<T, E>`: from `T` to `E`). `()` needs no
+/// conversion. `call(first, last)` is the method call with its first and last tokens spanned
+/// there (the compiler's span of an expression runs from its first token to its last).
+fn conversion(output: &Output, call: impl Fn(Span, Span) -> TokenStream) -> TokenStream {
+    let at = |ty: &syn::Type, n: usize| generic_arg(ty, n).unwrap_or(ty).span();
+    let (f, first, last) = match output {
+        Output::Unit => return call(Span::call_site(), Span::call_site()),
+        Output::UnitResult(ty) => ("unit_result", at(ty, 1), at(ty, 1)),
+        Output::Value(ty) => ("value", ty.span(), ty.span()),
+        Output::Result(ty) => ("result", at(ty, 0), at(ty, 1)),
+        Output::Option(ty) => ("option", at(ty, 0), at(ty, 0)),
     };
-    let generic = |ty: &syn::Type, n: usize| -> TokenStream {
-        crate::subscribe::model::generic_arg(ty, n).map_or_else(|| quote!(_), |t| quote!(#t))
-    };
-    match output {
-        Output::Unit => quote!(#p::no_reply),
-        Output::UnitResult(ty) => at(ty, "no_reply_result", vec![generic(ty, 1)]),
-        Output::Value(ty) => at(ty, "reply_value", vec![quote!(#ty)]),
-        Output::Result(ty) => at(ty, "reply_result", vec![generic(ty, 0), generic(ty, 1)]),
-        Output::Option(ty) => at(ty, "reply_option", vec![generic(ty, 0)]),
-    }
+    let f = format_ident!("{}", f, span = first);
+    let call = call(first, last);
+    let close = quote_spanned!(last=> (#call));
+    quote_spanned!(first=> __tm::#f #close)
 }
 
 /// `.reply(…)`, `.group(…)`, `.concurrency(…)`, … as given in `#[subscribe(…)]`.
-fn route_options(p: &TokenStream, h: &Handler) -> Vec<TokenStream> {
+fn route_options(h: &Handler) -> Vec<TokenStream> {
+    let a = &h.args;
     let mut options = Vec::new();
-    if let Some(reply) = &h.args.reply {
+    if let Some(var) = &a.env {
+        options.push(quote!(.env(#var)));
+    }
+    if let Some(reply) = &a.reply {
         let (topic, event) = (&reply.topic, &reply.event);
         options.push(quote!(.reply(#topic, #event)));
     }
-    if let Some(group) = &h.args.group {
+    if let Some(group) = &a.group {
         options.push(quote!(.group(#group)));
     }
-    if let Some(n) = h.args.concurrency {
-        let n = n as usize;
+    if let Some(n) = a.concurrency {
+        let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
         options.push(quote!(.concurrency(#n)));
     }
-    if let Some(n) = h.args.queue {
-        let n = n as usize;
-        options.push(quote!(.queue_capacity(#n)));
+    if let Some(n) = a.queue {
+        let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
+        options.push(quote!(.queue(#n)));
     }
-    if let Some(policy) = h.args.overflow {
+    if let Some(policy) = a.overflow {
         let policy = format_ident!("{}", policy);
-        options.push(quote!(.overflow(#p::Overflow::#policy)));
+        options.push(quote!(.overflow(__tm::Overflow::#policy)));
     }
-    if let Some(ms) = h.args.timeout_ms {
-        options.push(quote!(.timeout(#p::Duration::from_millis(#ms))));
+    if let Some(ms) = a.timeout_ms {
+        let ms = proc_macro2::Literal::u64_unsuffixed(ms);
+        options.push(quote!(.timeout_ms(#ms)));
     }
     options
 }

@@ -25,6 +25,8 @@ const EXTRACTORS: &[&str] = &[
     "Param",
 ];
 const PAYLOAD_WRAPPERS: &[&str] = &["Json", "Envelope"];
+/// The runtime's argument lists go up to 16 elements, one of which is the state (`&self`).
+const MAX_ARGUMENTS: usize = 15;
 
 pub(crate) enum Input {
     /// `{name}` level number `index`, parsed with `FromStr`.
@@ -159,6 +161,12 @@ fn classify_inputs(cx: &Ctxt, sig: &mut syn::Signature, names: &[String]) -> Vec
             Pat::Ident(p) => names.iter().position(|n| p.ident == n),
             _ => None,
         };
+        if inputs.len() == MAX_ARGUMENTS {
+            cx.error_spanned_by(
+                &*pat_type,
+                format!("a handler takes at most {MAX_ARGUMENTS} arguments besides `&self`\nhelp: group related values in one extractor or payload type"),
+            );
+        }
         let payload_seen = inputs.iter().any(|i| matches!(i, Input::Payload { .. }));
         inputs.push(classify(
             cx,

@@ -10,121 +10,30 @@ impl MemoryWorker {
     }
 }
 const _: () = {
-    #[allow(non_upper_case_globals)]
-    const __TARS_MQTT_SUBSCRIPTION_query: ::tars_mqtt::__private::SubscriptionInfo = ::tars_mqtt::__private::SubscriptionInfo {
-        filter: "memory/query",
-        qos: ::tars_mqtt::__private::QoS::AtLeastOnce,
-        handler: "query",
-        env: ::core::option::Option::None,
-        location: (::core::file!(), ::core::line!(), ::core::column!()),
-    };
-    #[allow(non_upper_case_globals)]
-    const __TARS_MQTT_SUBSCRIPTION_temp: ::tars_mqtt::__private::SubscriptionInfo = ::tars_mqtt::__private::SubscriptionInfo {
-        filter: "sensors/{room}/temp",
-        qos: ::tars_mqtt::__private::QoS::AtMostOnce,
-        handler: "temp",
-        env: ::core::option::Option::None,
-        location: (::core::file!(), ::core::line!(), ::core::column!()),
-    };
-    impl ::tars_mqtt::__private::Service for MemoryWorker {
-        fn info() -> &'static ::tars_mqtt::__private::ServiceInfo {
-            static INFO: ::tars_mqtt::__private::ServiceInfo = ::tars_mqtt::__private::ServiceInfo {
-                name: "MemoryWorker",
-                defaults: ::tars_mqtt::__private::ServiceDefaults {
-                    client_id: ::core::option::Option::Some("tars-memory"),
-                    source: ::core::option::Option::Some("memory-worker"),
-                    health: ::core::option::Option::Some(true),
-                    heartbeat: ::core::option::Option::Some(5f64),
-                    dedupe_ttl: ::core::option::Option::None,
-                    dedupe_max_entries: ::core::option::Option::None,
-                },
-                subscriptions: &[
-                    __TARS_MQTT_SUBSCRIPTION_query,
-                    __TARS_MQTT_SUBSCRIPTION_temp,
-                ],
-            };
-            &INFO
-        }
-        fn router() -> ::tars_mqtt::__private::Router<Self> {
-            let router = ::tars_mqtt::__private::Router::new();
-            let router = router
-                .route(
-                    ::tars_mqtt::__private::route(
-                            &__TARS_MQTT_SUBSCRIPTION_query,
-                            move |
-                                __tars_mqtt_msg: ::tars_mqtt::__private::Context,
-                                __tars_mqtt_state: ::tars_mqtt::__private::State<Self>|
-                            ::tars_mqtt::__private::boxed_send(async move {
-                                let (__tars_mqtt_arg0,) = match (|| ::core::result::Result::Ok::<
-                                    _,
-                                    ::tars_mqtt::__private::ExtractError,
-                                >((
-                                    ::tars_mqtt::__private::payload::<
-                                        MemoryQuery,
-                                    >(&__tars_mqtt_msg)?,
-                                )))() {
-                                    ::core::result::Result::Ok(args) => args,
-                                    ::core::result::Result::Err(e) => {
-                                        return ::tars_mqtt::__private::Reply::Rejected(e);
-                                    }
-                                };
-                                ::tars_mqtt::__private::reply_result::<
-                                    MemoryResults,
-                                    MemoryError,
-                                >(Self::query(&*__tars_mqtt_state, __tars_mqtt_arg0).await)
-                            }),
-                        )
-                        .reply("memory/results", "memory.results"),
-                );
-            let router = router
-                .route(
-                    ::tars_mqtt::__private::route(
-                            &__TARS_MQTT_SUBSCRIPTION_temp,
-                            move |
-                                __tars_mqtt_msg: ::tars_mqtt::__private::Context,
-                                __tars_mqtt_state: ::tars_mqtt::__private::State<Self>|
-                            ::tars_mqtt::__private::boxed_send(async move {
-                                let (
-                                    __tars_mqtt_arg0,
-                                    __tars_mqtt_arg1,
-                                    __tars_mqtt_arg2,
-                                ) = match (|| ::core::result::Result::Ok::<
-                                    _,
-                                    ::tars_mqtt::__private::ExtractError,
-                                >((
-                                    ::tars_mqtt::__private::param::<
-                                        String,
-                                        0usize,
-                                    >(&__tars_mqtt_msg)?,
-                                    ::tars_mqtt::__private::payload_via::<
-                                        Self,
-                                        Envelope<Reading>,
-                                    >(&__tars_mqtt_msg, &__tars_mqtt_state.0)?,
-                                    ::tars_mqtt::__private::extract::<
-                                        Self,
-                                        Context,
-                                    >(&__tars_mqtt_msg, &__tars_mqtt_state.0)?,
-                                )))() {
-                                    ::core::result::Result::Ok(args) => args,
-                                    ::core::result::Result::Err(e) => {
-                                        return ::tars_mqtt::__private::Reply::Rejected(e);
-                                    }
-                                };
-                                ::tars_mqtt::__private::no_reply(
-                                    Self::temp(
-                                            &*__tars_mqtt_state,
-                                            __tars_mqtt_arg0,
-                                            __tars_mqtt_arg1,
-                                            &__tars_mqtt_arg2,
-                                        )
-                                        .await,
-                                )
-                            }),
-                        )
-                        .concurrency(4usize)
-                        .timeout(::tars_mqtt::__private::Duration::from_millis(2000u64)),
-                );
-            router
+    use ::tars_mqtt::__private as __tm;
+    impl __tm::Service for MemoryWorker {
+        const INFO: __tm::ServiceInfo = __tm::ServiceInfo::new("MemoryWorker")
+            .client_id("tars-memory")
+            .source("memory-worker")
+            .health(true)
+            .heartbeat(5f64);
+        fn router() -> __tm::Router<Self> {
+            __tm::router([
+                __tm::route("query", "memory/query", __tm::QoS::AtLeastOnce)
+                    .reply("memory/results", "memory.results")
+                    .args((__tm::state(), __tm::data()))
+                    .to(async move |(s, a0)| __tm::result(Self::query(&s, a0).await)),
+                __tm::route("temp", "sensors/{room}/temp", __tm::QoS::AtMostOnce)
+                    .concurrency(4)
+                    .timeout_ms(2000)
+                    .args((
+                        __tm::state(),
+                        __tm::param::<0, _>(),
+                        __tm::payload(),
+                        __tm::arg(),
+                    ))
+                    .to(async move |(s, a0, a1, a2)| Self::temp(&s, a0.0, a1, &a2).await),
+            ])
         }
     }
 };

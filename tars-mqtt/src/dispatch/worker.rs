@@ -88,9 +88,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
         };
         match finished.map_err(Failure::panic)? {
             Ok(Reply::Error(error)) => Err(Failure::new(ErrorKind::Handler, error.into())),
-            Ok(Reply::Rejected(error)) | Err(error) => {
-                Err(Failure::new(ErrorKind::Decode, Arc::new(error)))
-            }
+            Err(error) => Err(Failure::new(ErrorKind::Decode, Arc::new(error))),
             Ok(reply) => Ok(reply),
         }
     }

@@ -136,7 +136,7 @@ mod echo;
 /// The first-day example answers on `echo/out` with the request's id and data.
 async fn the_echo_example_echoes(broker: TestBroker) {
     use tars_mqtt::Service;
-    let config = echo::Echo::info()
+    let config = echo::Echo::INFO
         .defaults
         .builder()
         .url(broker.url())

@@ -20,13 +20,13 @@ async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBr
         defaults.builder().url(&url).build().unwrap()
     };
     let memory = Runtime::service(
-        config(&memory::MemoryWorker::info().defaults),
+        config(&memory::MemoryWorker::INFO.defaults),
         memory::MemoryWorker::new(None, "TARS".into(), 5),
     )
     .start()
     .unwrap();
     let llm = llm::LlmWorker::new(Duration::from_secs(5))
-        .start(config(&llm::LlmWorker::info().defaults))
+        .start(config(&llm::LlmWorker::INFO.defaults))
         .unwrap();
     memory.wait_ready(WAIT).await.unwrap();
     llm.wait_ready(WAIT).await.unwrap();
@@ -78,9 +78,7 @@ async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBr
     memory.shutdown().await;
     let slow = llm::LlmWorker::new(Duration::from_millis(300));
     llm.shutdown().await;
-    let llm = slow
-        .start(config(&llm::LlmWorker::info().defaults))
-        .unwrap();
+    let llm = slow.start(config(&llm::LlmWorker::INFO.defaults)).unwrap();
     llm.wait_ready(WAIT).await.unwrap();
     peer.publish_json(
         "llm/request",

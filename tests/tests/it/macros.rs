@@ -68,7 +68,7 @@ impl Memory {
 }
 
 fn config<S: Service>(broker: &TestBroker) -> MqttConfig {
-    S::info()
+    S::INFO
         .defaults
         .builder()
         .url(broker.url())
@@ -152,15 +152,17 @@ async fn a_macro_service_routes_decodes_and_replies(broker: TestBroker) {
         ]
     );
 
-    let info = Memory::info();
-    assert_eq!(info.name, "Memory");
-    assert_eq!(info.subscriptions.len(), 2);
+    assert_eq!(Memory::INFO.name, "Memory");
+    let router = Memory::router();
+    let routes: Vec<_> = router.routes().collect();
+    assert_eq!(routes.len(), 2);
     assert_eq!(
-        (info.subscriptions[1].filter, info.subscriptions[1].handler),
+        (routes[1].filter, routes[1].name),
         ("sensors/{room}/temp", "temp")
     );
-    assert_eq!(info.subscriptions[0].qos, QoS::AtLeastOnce);
-    assert!(info.subscriptions[0].location.0.ends_with("macros.rs"));
+    assert_eq!(routes[0].qos, QoS::AtLeastOnce);
+    let origin = routes[0].origin.expect("declared routes know where");
+    assert!(origin.contains("macros.rs:"), "{origin}");
     service.shutdown().await;
     let bye = peer.expect("system/health/tars-memory", WAIT).await.json();
     assert_eq!(bye["data"]["event"], "shutdown");
@@ -281,12 +283,12 @@ impl Worker {
 
 async fn shared_handlers_split_the_load(broker: TestBroker) {
     assert_eq!(
-        Worker::info().subscriptions[0].filter,
+        Worker::router().routes().next().unwrap().filter,
         "$share/pool/work/{kind}"
     );
     let done = Arc::new(Mutex::new(Vec::new()));
     let start = |tag| {
-        let config = Worker::info()
+        let config = Worker::INFO
             .defaults
             .builder()
             .url(broker.url())
@@ -465,7 +467,7 @@ fn configuration_layers_macro_defaults_then_env_then_builder() {
         ("MQTT_SOURCE_NAME", "env-source"),
     ]
     .into();
-    let config = Memory::info()
+    let config = Memory::INFO
         .defaults
         .builder()
         .env(|k| env.get(k).map(|v| v.to_string()))

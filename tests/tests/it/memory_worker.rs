@@ -106,7 +106,7 @@ impl CharacterDir {
 }
 
 fn start(url: &str, dir: Option<PathBuf>, name: &str) -> ServiceHandle {
-    let config = MemoryWorker::info()
+    let config = MemoryWorker::INFO
         .defaults
         .builder()
         .url(url)

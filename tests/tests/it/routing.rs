@@ -149,6 +149,36 @@ async fn parameters_and_context(broker: TestBroker) {
     service.shutdown().await;
 }
 
+#[derive(serde::Deserialize)]
+struct Reading {
+    c: f64,
+}
+
+/// Hand-written handlers follow the argument rules `#[subscribe]` methods do: the payload in
+/// any position, and any `Deserialize` type as the envelope's `data`. A payload that does not
+/// decode is reported and the next message is handled.
+async fn the_payload_can_be_any_argument_and_any_deserialize_type(broker: TestBroker) {
+    let p = unique("rules");
+    let (tx, mut rx) = mpsc::unbounded_channel::<(&'static str, String)>();
+    let router = Router::new().subscribe(
+        format!("{p}/{{room}}"),
+        QoS::AtLeastOnce,
+        |reading: Reading, Param(room): Param<String, 0>, calls: State<Calls>| async move {
+            let _ = calls.send(("reading", format!("{room}:{}", reading.c)));
+        },
+    );
+    let service = start(config(&broker.url(), &unique("svc")), router, tx).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    for (room, data) in [("hall", r#"{"c":"warm"}"#), ("attic", r#"{"c":19.5}"#)] {
+        let body = format!(r#"{{"id":"{room}","type":"sensor.temp","data":{data}}}"#);
+        peer.publish(&format!("{p}/{room}"), body, QoS::AtLeastOnce, false)
+            .await;
+    }
+    let calls = collect(&mut rx, 1, Duration::from_millis(300)).await;
+    assert_eq!(calls, [("reading", "attic:19.5".to_owned())]);
+    service.shutdown().await;
+}
+
 async fn shared_subscriptions_split_the_load(broker: TestBroker) {
     let p = unique("share");
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -195,6 +225,7 @@ broker_suite!(
     wildcards_follow_the_spec,
     overlapping_filters_all_run_once,
     parameters_and_context,
+    the_payload_can_be_any_argument_and_any_deserialize_type,
     shared_subscriptions_split_the_load,
 );
 

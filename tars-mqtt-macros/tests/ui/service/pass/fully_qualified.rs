@@ -10,7 +10,10 @@ impl Svc {
 
 fn main() {
     use tars_mqtt::Service;
-    let info = Svc::info();
-    assert_eq!(info.defaults.heartbeat, Some(5.0));
-    assert_eq!(info.subscriptions[0].qos, tars_mqtt::QoS::ExactlyOnce);
+    assert_eq!(Svc::INFO.defaults.heartbeat, Some(5.0));
+    let router = Svc::router();
+    let route = router.routes().next().unwrap();
+    assert_eq!(route.qos, tars_mqtt::QoS::ExactlyOnce);
+    assert_eq!(route.concurrency, 2);
+    assert_eq!(route.overflow, tars_mqtt::Overflow::DropOldest);
 }

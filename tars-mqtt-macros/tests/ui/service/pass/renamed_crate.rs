@@ -12,5 +12,5 @@ impl Svc {
 
 fn main() {
     use tm::Service;
-    assert_eq!(Svc::info().defaults.client_id, Some("renamed"));
+    assert_eq!(Svc::INFO.defaults.client_id, Some("renamed"));
 }

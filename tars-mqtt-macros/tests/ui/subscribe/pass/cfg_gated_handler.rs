@@ -13,5 +13,5 @@ impl Svc {
 }
 
 fn main() {
-    assert_eq!(Svc::info().subscriptions.len(), 1);
+    assert_eq!(Svc::router().routes().count(), 1);
 }
