@@ -139,7 +139,8 @@ pub fn mqtt_service(args: TokenStream, item: TokenStream) -> TokenStream {
 /// (`&Context`), marked `#[extract]`, or of an extractor type (`Context`, `Topic`,
 /// `TopicParams`, `Raw`, `Publisher`, `State<S>`, `Param<T, N>`); otherwise it is the payload,
 /// at most one: `Json<T>`, `Envelope<T>`, or any `T: Deserialize` decoded from the envelope's
-/// `data`.
+/// `data`. These are the rules of hand-written handlers (`tars_mqtt::extract`), with two
+/// spellings added: `{name}` arguments for `Param<T, N>`, and `&T` to borrow an extractor.
 ///
 /// **Return values.** `()` or `Result<(), E>` publish nothing. With `reply`, a value
 /// `T: Serialize`, `Result<T, E>` or `Option<T>` is published there as an envelope with the

@@ -35,6 +35,21 @@ fn expand_file(source: &str) -> String {
     prettyplease::unparse(&file)
 }
 
+/// The generated glue (from `const _` to the end) stays within 15 + 8 pretty-printed lines per
+/// handler.
+fn check_budget(name: &str, expanded: &str) {
+    let glue = expanded
+        .lines()
+        .skip_while(|line| !line.starts_with("const _"))
+        .count();
+    let handlers = expanded.matches("__tm::route(").count();
+    let budget = 15 + 8 * handlers;
+    assert!(
+        glue <= budget,
+        "{name}: {glue} lines of glue for {handlers} handlers, over the budget of {budget}"
+    );
+}
+
 #[test]
 fn expansions_match_their_snapshots() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
@@ -50,6 +65,7 @@ fn expansions_match_their_snapshots() {
             continue;
         }
         let actual = expand_file(&std::fs::read_to_string(&path).expect("readable input"));
+        check_budget(name, &actual);
         let snapshot = path.with_extension("expanded.rs");
         if bless {
             std::fs::write(&snapshot, &actual).expect("snapshot written");

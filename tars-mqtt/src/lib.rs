@@ -76,7 +76,9 @@
 //! [`QoS`], [`Overflow`], [`Readiness`], [`ConnectionState`] and the errors [`Error`],
 //! [`ConfigError`], [`PublishError`], [`RequestError`]. The rest is grouped by concern:
 //! [`config`] (builder, broker address, variable names), [`extract`] (every handler argument
-//! type and the extractor traits), [`handler`] (the `Handler` and `IntoReply` traits),
+//! type, the extractor traits and the argument rules, the same for hand-written handlers and
+//! `#[subscribe]` methods), [`args`] (a handler's argument list as a type), [`handler`] (the
+//! `Handler` and `IntoReply` traits),
 //! [`publisher`] (the event and request builders), [`route`] (route options and counters),
 //! [`runtime`] (shutdown handle, error reports), [`service`] (what `#[mqtt_service]`
 //! declares), [`topic`] (the filter grammar), [`wire`] (envelope decoding, ids, presence
