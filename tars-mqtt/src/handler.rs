@@ -83,9 +83,9 @@ impl<T: IntoReply, E: Into<BoxError>> IntoReply for Result<T, E> {
 /// closure returning a `Send` future) whose arguments are extractors (see [`extract`]) and whose
 /// output implements [`IntoReply`].
 ///
-/// `A` is the argument list ([`ExtractArgs`]), inferred from the function's signature. There is
-/// one implementation, for every [`Call`] whose arguments can be extracted; `#[mqtt_service]`
-/// goes through it too.
+/// `A` is the argument list (one marker per argument), inferred from the function's signature.
+/// There is one implementation, for every [`Call`] whose arguments can be extracted;
+/// `#[mqtt_service]` goes through it too.
 ///
 /// [`extract`]: crate::extract
 #[diagnostic::on_unimplemented(
@@ -170,7 +170,7 @@ where
 }
 
 /// A function callable with the values of the argument list `A`; no extractor bounds, so a
-/// wrong argument type is reported once, by [`ExtractArgs`].
+/// wrong argument type is reported once, where the argument list is required to be extractable.
 pub trait Call<A: ArgList> {
     /// The future the call returns.
     type Future: Future<Output = Self::Output> + Send + 'static;

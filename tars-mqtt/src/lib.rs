@@ -77,8 +77,7 @@
 //! [`ConfigError`], [`PublishError`], [`RequestError`]. The rest is grouped by concern:
 //! [`config`] (builder, broker address, variable names), [`extract`] (every handler argument
 //! type, the extractor traits and the argument rules, the same for hand-written handlers and
-//! `#[subscribe]` methods), [`args`] (a handler's argument list as a type), [`handler`] (the
-//! `Handler` and `IntoReply` traits),
+//! `#[subscribe]` methods), [`handler`] (the `Handler` and `IntoReply` traits),
 //! [`publisher`] (the event and request builders), [`route`] (route options and counters),
 //! [`runtime`] (shutdown handle, error reports), [`service`] (what `#[mqtt_service]`
 //! declares), [`topic`] (the filter grammar), [`wire`] (envelope decoding, ids, presence
@@ -111,7 +110,7 @@
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
 mod ack;
-pub mod args;
+mod args;
 pub mod config;
 mod connection;
 mod controller;
