@@ -81,9 +81,9 @@ use proc_macro::TokenStream;
 ///         fn router() -> __tm::Router<Self> {
 ///             __tm::router([
 ///                 __tm::route("query", "memory/query", __tm::QoS::AtLeastOnce)
-///                     .reply("memory/results", "memory.results")
 ///                     .args((__tm::state(), __tm::data()))
-///                     .to(async move |(s, a0)| __tm::result(Self::query(&s, a0).await)),
+///                     .to(async move |(s, a0)| __tm::result(Self::query(&s, a0).await))
+///                     .reply("memory/results", "memory.results"),
 ///             ])
 ///         }
 ///     }
@@ -95,7 +95,8 @@ use proc_macro::TokenStream;
 /// Each route is an ordinary [`Handler`](../tars_mqtt/handler/trait.Handler.html): `.args(…)`
 /// lists how each argument is extracted (the same extractor traits as hand-written routes;
 /// `&self` is the `State`), `.to(…)` calls the method with the values, and the return value goes
-/// through `IntoReply`. Argument rules are documented once, in `tars_mqtt::extract`.
+/// through `IntoReply`; the route's options are `Route`'s own builder methods. Argument rules are
+/// documented once, in `tars_mqtt::extract`.
 ///
 /// Mistakes are compile errors at the offending token, one error per mistake; the catalogue,
 /// with a test for each, is `docs/diagnostics.md` in the repository.

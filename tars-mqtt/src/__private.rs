@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::time::Duration;
+pub use std::time::Duration;
 
 use serde::Serialize;
 
@@ -26,7 +26,8 @@ use crate::router::Route;
 pub use crate::router::Router;
 pub use crate::service::{Service, ServiceInfo};
 
-/// A declared subscription, before its handler: `route("name", "filter", QoS::…).option(…)`.
+/// A declared subscription, before its handler: `route("name", "filter", QoS::…)`. Its other
+/// options are `Route`'s own builder methods, called on the route `to` returns.
 #[derive(Debug)]
 #[must_use]
 pub struct Decl<S> {
@@ -35,12 +36,6 @@ pub struct Decl<S> {
     qos: QoS,
     location: &'static Location<'static>,
     env: Option<&'static str>,
-    reply: Option<(&'static str, &'static str)>,
-    group: Option<&'static str>,
-    concurrency: Option<usize>,
-    queue: Option<usize>,
-    overflow: Option<Overflow>,
-    timeout: Option<Duration>,
     state: PhantomData<fn() -> S>,
 }
 
@@ -53,12 +48,6 @@ pub fn route<S>(name: &'static str, filter: &'static str, qos: QoS) -> Decl<S> {
         qos,
         location: Location::caller(),
         env: None,
-        reply: None,
-        group: None,
-        concurrency: None,
-        queue: None,
-        overflow: None,
-        timeout: None,
         state: PhantomData,
     }
 }
@@ -68,48 +57,6 @@ impl<S: Send + Sync + 'static> Decl<S> {
     pub fn env(self, var: &'static str) -> Self {
         Self {
             env: Some(var),
-            ..self
-        }
-    }
-    /// Reply topic and envelope type.
-    pub fn reply(self, topic: &'static str, event_type: &'static str) -> Self {
-        Self {
-            reply: Some((topic, event_type)),
-            ..self
-        }
-    }
-    /// Shared queue group.
-    pub fn group(self, group: &'static str) -> Self {
-        Self {
-            group: Some(group),
-            ..self
-        }
-    }
-    /// Handler runs in parallel.
-    pub fn concurrency(self, n: usize) -> Self {
-        Self {
-            concurrency: Some(n),
-            ..self
-        }
-    }
-    /// Queue capacity.
-    pub fn queue(self, n: usize) -> Self {
-        Self {
-            queue: Some(n),
-            ..self
-        }
-    }
-    /// Overflow policy.
-    pub fn overflow(self, overflow: Overflow) -> Self {
-        Self {
-            overflow: Some(overflow),
-            ..self
-        }
-    }
-    /// Handler timeout in milliseconds.
-    pub fn timeout_ms(self, ms: u64) -> Self {
-        Self {
-            timeout: Some(Duration::from_millis(ms)),
             ..self
         }
     }
@@ -152,29 +99,10 @@ impl<S: Send + Sync + 'static, A: ArgList + 'static> WithArgs<S, A> {
         };
         let filter = overridden.map_or_else(|| d.filter.to_owned(), |(_, v)| v);
         let handler = Checked::<S, A, _>::new(self.extract, Tupled(f));
-        let mut route = Route::new(filter, handler)
+        Route::new(filter, handler)
             .name(d.name)
             .qos(d.qos)
-            .origin(origin);
-        if let Some((topic, event_type)) = d.reply {
-            route = route.reply(topic, event_type);
-        }
-        if let Some(group) = d.group {
-            route = route.group(group);
-        }
-        if let Some(n) = d.concurrency {
-            route = route.concurrency(n);
-        }
-        if let Some(n) = d.queue {
-            route = route.queue_capacity(n);
-        }
-        if let Some(policy) = d.overflow {
-            route = route.overflow(policy);
-        }
-        if let Some(limit) = d.timeout {
-            route = route.timeout(limit);
-        }
-        route
+            .origin(origin)
     }
 }
 

@@ -63,7 +63,7 @@ fn defaults(args: &ServiceArgs) -> Vec<TokenStream> {
     out
 }
 
-/// `#[cfg]… __tm::route("name", "filter", QoS).options….args((markers)).to(|(s, …)| …)`.
+/// `#[cfg]… __tm::route("name", "filter", QoS).args((markers)).to(|(s, …)| …).options…`.
 ///
 /// `route` is spanned at the `#[subscribe]` attribute: it records its caller's location as the
 /// route's origin.
@@ -97,12 +97,14 @@ fn route(h: &Handler) -> TokenStream {
     // argument that cannot be extracted on its marker only within the same context.
     let args = quote_spanned!(ident.span()=> .args((#(#markers,)*)));
     let to = format_ident!("to", span = ident.span());
+    let env = h.args.env.as_ref().map(|var| quote!(.env(#var)));
     quote! {
         #(#cfgs)*
         #declare(#name, #filter, __tm::QoS::#qos)
-            #(#options)*
+            #env
             #args
             .#to(async move |(#(#names,)*)| #call)
+            #(#options)*
     }
 }
 
@@ -153,13 +155,11 @@ fn conversion(output: &Output, call: impl Fn(Span, Span) -> TokenStream) -> Toke
     quote_spanned!(first=> __tm::#f #close)
 }
 
-/// `.reply(…)`, `.group(…)`, `.concurrency(…)`, … as given in `#[subscribe(…)]`.
+/// `.reply(…)`, `.group(…)`, `.concurrency(…)`, … as given in `#[subscribe(…)]`: the builder
+/// methods of `Route`, as a hand-written route calls them.
 fn route_options(h: &Handler) -> Vec<TokenStream> {
     let a = &h.args;
     let mut options = Vec::new();
-    if let Some(var) = &a.env {
-        options.push(quote!(.env(#var)));
-    }
     if let Some(reply) = &a.reply {
         let (topic, event) = (&reply.topic, &reply.event);
         options.push(quote!(.reply(#topic, #event)));
@@ -173,7 +173,7 @@ fn route_options(h: &Handler) -> Vec<TokenStream> {
     }
     if let Some(n) = a.queue {
         let n = proc_macro2::Literal::usize_unsuffixed(n as usize);
-        options.push(quote!(.queue(#n)));
+        options.push(quote!(.queue_capacity(#n)));
     }
     if let Some(policy) = a.overflow {
         let policy = format_ident!("{}", policy);
@@ -181,7 +181,7 @@ fn route_options(h: &Handler) -> Vec<TokenStream> {
     }
     if let Some(ms) = a.timeout_ms {
         let ms = proc_macro2::Literal::u64_unsuffixed(ms);
-        options.push(quote!(.timeout_ms(#ms)));
+        options.push(quote!(.timeout(__tm::Duration::from_millis(#ms))));
     }
     options
 }

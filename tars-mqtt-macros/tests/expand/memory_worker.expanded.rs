@@ -20,19 +20,19 @@ const _: () = {
         fn router() -> __tm::Router<Self> {
             __tm::router([
                 __tm::route("query", "memory/query", __tm::QoS::AtLeastOnce)
-                    .reply("memory/results", "memory.results")
                     .args((__tm::state(), __tm::data()))
-                    .to(async move |(s, a0)| __tm::result(Self::query(&s, a0).await)),
+                    .to(async move |(s, a0)| __tm::result(Self::query(&s, a0).await))
+                    .reply("memory/results", "memory.results"),
                 __tm::route("temp", "sensors/{room}/temp", __tm::QoS::AtMostOnce)
-                    .concurrency(4)
-                    .timeout_ms(2000)
                     .args((
                         __tm::state(),
                         __tm::param::<0, _>(),
                         __tm::payload(),
                         __tm::arg(),
                     ))
-                    .to(async move |(s, a0, a1, a2)| Self::temp(&s, a0.0, a1, &a2).await),
+                    .to(async move |(s, a0, a1, a2)| Self::temp(&s, a0.0, a1, &a2).await)
+                    .concurrency(4)
+                    .timeout(__tm::Duration::from_millis(2000)),
             ])
         }
     }
