@@ -1,7 +1,9 @@
 //! Test support (feature `testing`): real brokers on loopback and a raw MQTT peer.
 //!
 //! - [`EmbeddedBroker`]: the `rumqttd` broker in-process on a free port. It cannot be stopped
-//!   (rumqttd has no shutdown), so it lives until the test process exits.
+//!   (rumqttd has no shutdown), so it lives until the test process exits. Clients reach it
+//!   through a relay that sets `TCP_NODELAY` and acknowledges at once, which rumqttd does not do
+//!   itself (without it every round trip waits ~40 ms per hop for a delayed ACK).
 //! - [`BrokerProcess`]: a broker in a child process that a test can stop (SIGKILL) and start
 //!   again on the same port: Mosquitto, or any program that embeds [`run_broker_main`].
 //! - [`TestClient`]: a plain rumqttc peer to publish, subscribe and await messages with timeouts.
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 
 mod client;
 mod process;
+mod relay;
 
 pub use client::{Received, TestClient};
 pub use process::{BrokerProcess, mosquitto_path};
@@ -33,6 +36,10 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("no free loopback port")
+}
+
+fn loopback(port: u16) -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], port))
 }
 
 fn wait_until_listening(port: u16, timeout: Duration) -> bool {
@@ -94,19 +101,7 @@ impl EmbeddedBroker {
     /// Starts a broker that requires one of these user name / password pairs.
     pub fn start_with_users(users: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let mut broker = rumqttd::Broker::new(rumqttd_config(port, users));
-        std::thread::Builder::new()
-            .name(format!("rumqttd-{port}"))
-            .spawn(move || {
-                if let Err(e) = broker.start() {
-                    tracing::error!(?e, "embedded broker stopped");
-                }
-            })
-            .expect("spawn the broker thread");
-        assert!(
-            wait_until_listening(port, Duration::from_secs(10)),
-            "the embedded broker did not listen on port {port}"
-        );
+        start_relayed_rumqttd(port, users).expect("the embedded broker starts");
         Self { port }
     }
 
@@ -121,6 +116,27 @@ impl EmbeddedBroker {
     }
 }
 
+/// rumqttd on a private loopback port, and the relay to it on `port`; returns once `port`
+/// accepts connections. rumqttd's `start` runs its servers until the process exits, so it gets a
+/// thread of its own.
+fn start_relayed_rumqttd(port: u16, users: &[(&str, &str)]) -> std::io::Result<()> {
+    let inner = free_port();
+    let mut broker = rumqttd::Broker::new(rumqttd_config(inner, users));
+    std::thread::Builder::new()
+        .name(format!("rumqttd-{port}"))
+        .spawn(move || {
+            if let Err(e) = broker.start() {
+                tracing::error!(?e, "embedded broker stopped");
+            }
+        })?;
+    if !wait_until_listening(inner, Duration::from_secs(10)) {
+        return Err(std::io::Error::other(format!(
+            "rumqttd did not listen on port {inner}"
+        )));
+    }
+    relay::spawn(loopback(port), loopback(inner))
+}
+
 /// Runs rumqttd in the foreground on the port given as the first argument: the `main` of a small
 /// broker binary that [`BrokerProcess::program`] can start and stop.
 pub fn run_broker_main() -> ! {
@@ -128,12 +144,10 @@ pub fn run_broker_main() -> ! {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .expect("usage: <broker> <port>");
-    let mut broker = rumqttd::Broker::new(rumqttd_config(port, &[]));
-    if let Err(e) = broker.start() {
-        eprintln!("broker failed: {e:?}");
+    if let Err(e) = start_relayed_rumqttd(port, &[]) {
+        eprintln!("broker failed on port {port}: {e}");
         std::process::exit(1);
     }
-    // rumqttd's start returns once its server threads run; keep the process alive.
     loop {
         std::thread::park();
     }
