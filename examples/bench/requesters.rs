@@ -10,7 +10,7 @@ use tars_mqtt::raw::rumqttc::{Event, Packet};
 use tars_mqtt::{Envelope, MqttConfig, QoS, Router, Runtime};
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::roles::Reading;
+use crate::roles::{RawEnvelope, Reading};
 
 type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<()>>>>;
 
@@ -24,7 +24,7 @@ pub async fn raw(
     count: usize,
     concurrency: usize,
 ) -> Vec<Duration> {
-    let (client, mut eventloop) = crate::roles::raw_client_for(url, id);
+    let (client, mut eventloop) = crate::roles::raw_client(url, id);
     let waiters: Waiters = Arc::default();
     let pending = waiters.clone();
     let (subscribed_tx, subscribed) = oneshot::channel();
@@ -33,7 +33,8 @@ pub async fn raw(
         while let Ok(event) = eventloop.poll().await {
             match event {
                 Event::Incoming(Packet::Publish(p)) => {
-                    let reply: Envelope<Reading> = Envelope::decode(&p.payload).expect("decodes");
+                    let reply: RawEnvelope<Reading> =
+                        serde_json::from_slice(&p.payload).expect("decodes");
                     if let Some(tx) = pending.lock().unwrap().remove(&reply.id) {
                         let _ = tx.send(());
                     }
@@ -56,8 +57,15 @@ pub async fn raw(
     let times = run_concurrently(count, concurrency, move |seq| {
         let (client, waiters, req) = (client.clone(), waiters.clone(), req.clone());
         async move {
-            let body = crate::roles::payload(seq as u64);
-            let envelope_id = Envelope::<Reading>::decode(&body).expect("decodes").id;
+            let envelope_id = format!("req-{seq}");
+            let request = RawEnvelope {
+                id: envelope_id.clone(),
+                event_type: "stt.final".into(),
+                ts: 0.0,
+                source: "raw".into(),
+                data: crate::roles::reading(seq as u64),
+            };
+            let body = serde_json::to_vec(&request).expect("encodes");
             let (tx, rx) = oneshot::channel();
             waiters.lock().unwrap().insert(envelope_id, tx);
             let started = Instant::now();
