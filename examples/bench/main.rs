@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example bench                       # full run, markdown table
 //! cargo run --release --example bench -- --quick --json out.json
+//! cargo run --release --example bench -- --json docs/performance.json --svg docs/performance.svg
 //! ```
 //!
 //! It runs on the embedded broker and, when `mosquitto` is installed, on Mosquitto (the
@@ -51,10 +52,15 @@ async fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let json: Option<PathBuf> = args
-        .iter()
-        .position(|a| a == "--json")
-        .map(|i| args.get(i + 1).expect("--json <file>").into());
+    let path_after = |flag: &str| -> Option<PathBuf> {
+        let i = args.iter().position(|a| a == flag)?;
+        Some(
+            args.get(i + 1)
+                .unwrap_or_else(|| panic!("{flag} <file>"))
+                .into(),
+        )
+    };
+    let (json, svg) = (path_after("--json"), path_after("--svg"));
     let sizes = if quick { QUICK } else { FULL };
     let started = std::time::Instant::now();
 
@@ -82,5 +88,9 @@ async fn main() {
         )
         .expect("write the JSON file");
         eprintln!("bench: figures written to {}", path.display());
+    }
+    if let Some(path) = svg {
+        std::fs::write(&path, report::svg(&runs)).expect("write the SVG file");
+        eprintln!("bench: chart written to {}", path.display());
     }
 }

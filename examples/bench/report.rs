@@ -141,3 +141,51 @@ pub fn json(runs: &[(&str, Figures)], sizes: Sizes, elapsed: Duration) -> Value 
     top.insert("elapsed_secs".into(), json!(elapsed.as_secs_f64()));
     Value::Object(top)
 }
+
+/// The ratio rows (tars / raw, lower or higher is better as the target says) as horizontal
+/// bars, one per broker, with the 1.0 line: a plain SVG file, no plotting library needed.
+pub fn svg(runs: &[(&str, Figures)]) -> String {
+    let rows: Vec<_> = ROWS
+        .iter()
+        .filter(|(name, ..)| name.ends_with("_ratio"))
+        .collect();
+    let (label_w, bar_w, row_h) = (330.0, 360.0, 18.0 * runs.len() as f64 + 10.0);
+    let height = 40.0 + row_h * rows.len() as f64;
+    let scale = bar_w / 2.0; // 0 … 2.0
+    let colours = ["#4c78a8", "#f58518", "#54a24b"];
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n",
+        w = label_w + bar_w + 60.0
+    );
+    for (i, (broker, _)) in runs.iter().enumerate() {
+        out += &format!(
+            "<rect x=\"{x}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{c}\"/><text x=\"{tx}\" y=\"17\">{broker}</text>\n",
+            x = label_w + 120.0 * i as f64,
+            c = colours[i % colours.len()],
+            tx = label_w + 14.0 + 120.0 * i as f64
+        );
+    }
+    for (r, (name, label, target)) in rows.iter().enumerate() {
+        let y = 30.0 + row_h * r as f64;
+        out += &format!(
+            "<text x=\"0\" y=\"{}\">{label} ({target})</text>\n",
+            y + 14.0
+        );
+        for (i, (_, figures)) in runs.iter().enumerate() {
+            let v = figures.get(*name).copied().unwrap_or(0.0);
+            out += &format!(
+                "<rect x=\"{label_w}\" y=\"{}\" width=\"{:.1}\" height=\"14\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{}\">{v:.2}</text>\n",
+                y + 18.0 * i as f64,
+                (v.min(2.0) * scale).max(1.0),
+                colours[i % colours.len()],
+                label_w + v.min(2.0) * scale + 4.0,
+                y + 18.0 * i as f64 + 12.0
+            );
+        }
+    }
+    out += &format!(
+        "<line x1=\"{x}\" y1=\"26\" x2=\"{x}\" y2=\"{height}\" stroke=\"#333\" stroke-dasharray=\"4 3\"/>\n</svg>\n",
+        x = label_w + scale
+    );
+    out
+}

@@ -179,16 +179,3 @@ fn the_demo_programs_run_to_completion() {
     batching::main().expect("batching demo");
     raw_client::main().expect("raw_client demo");
 }
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../../examples/throughput.rs"]
-mod throughput;
-
-/// The benchmark runs end to end on a small load (its figures are not checked: this is a test
-/// of the program, not a measurement).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_benchmark_runs_on_a_small_load() {
-    let report = throughput::run(300, 20).await;
-    assert_eq!(report.lines().count(), 4, "{report}");
-    assert!(report.contains("ratio"), "{report}");
-}
