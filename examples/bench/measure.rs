@@ -69,6 +69,17 @@ fn unique(prefix: &str) -> String {
 
 /// Messages per second and CPU µs per message of one subscriber of `kind` with `routes`.
 async fn throughput(url: &str, kind: &str, qos: u8, routes: usize, n: u64) -> (f64, f64) {
+    fan_out(url, kind, qos, (routes, 1), n).await
+}
+
+/// [`throughput`] with `fanout` of the routes matching every message.
+async fn fan_out(
+    url: &str,
+    kind: &str,
+    qos: u8,
+    (routes, fanout): (usize, usize),
+    n: u64,
+) -> (f64, f64) {
     let topic = unique("tp");
     let common = |extra: Vec<(&'static str, String)>| {
         let mut a = vec![
@@ -85,6 +96,7 @@ async fn throughput(url: &str, kind: &str, qos: u8, routes: usize, n: u64) -> (f
         &common(vec![
             ("kind", kind.to_owned()),
             ("routes", routes.to_string()),
+            ("fanout", fanout.to_string()),
         ]),
     )
     .ready()
@@ -200,6 +212,10 @@ pub async fn all(url: &str, sizes: Sizes) -> Figures {
             s.add("routes_10_cpu_us_per_msg", c10);
             s.add("routes_10k_cpu_us_per_msg", c10k);
             s.add("routes_10k_vs_10_ratio", c10k / c10);
+            let (_, one) = throughput(url, "tars", 1, 10, sizes.messages).await;
+            let (_, ten) = fan_out(url, "tars", 1, (10, 10), sizes.messages).await;
+            s.add("fanout_10_cpu_us_per_msg", ten);
+            s.add("fanout_10_vs_1_cpu_ratio", ten / one);
             let (ms, kb) = start_and_idle(url).await;
             s.add("start_to_ready_ms", ms);
             s.add("idle_rss_kb", kb);

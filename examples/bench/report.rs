@@ -54,6 +54,11 @@ const ROWS: &[(&str, &str, &str)] = &[
         "CPU per message with 10 000 routes / with 10",
         "≤ 1.2",
     ),
+    (
+        "fanout_10_vs_1_cpu_ratio",
+        "CPU per message, one message matching 10 routes / 1",
+        "(10 handlers)",
+    ),
     ("idle_rss_kb", "idle service RSS (KiB)", "≤ 10 240"),
     (
         "start_to_ready_ms",
@@ -84,6 +89,10 @@ const DETAILS: &[(&str, &str)] = &[
     ),
     ("routes_10_cpu_us_per_msg", "CPU µs/msg with 10 routes"),
     ("routes_10k_cpu_us_per_msg", "CPU µs/msg with 10 000 routes"),
+    (
+        "fanout_10_cpu_us_per_msg",
+        "CPU µs/msg, 10 routes matching each message",
+    ),
 ];
 
 fn cell(figures: &Figures, name: &str) -> String {
@@ -147,7 +156,7 @@ pub fn json(runs: &[(&str, Figures)], sizes: Sizes, elapsed: Duration) -> Value 
 pub fn svg(runs: &[(&str, Figures)]) -> String {
     let rows: Vec<_> = ROWS
         .iter()
-        .filter(|(name, ..)| name.ends_with("_ratio"))
+        .filter(|(name, ..)| name.ends_with("_ratio") && !name.starts_with("fanout"))
         .collect();
     let (label_w, bar_w, row_h) = (330.0, 360.0, 18.0 * runs.len() as f64 + 10.0);
     let height = 40.0 + row_h * rows.len() as f64;

@@ -164,11 +164,21 @@ async fn subscribe(args: &Args) {
         args.num::<u64>("count"),
     );
     let received = Arc::new(AtomicU64::new(0));
+    // With fan-out, every message runs `fanout` handlers; `count` is in messages.
+    let fanout: u64 = args.num("fanout");
+    let count = count * fanout;
     let keep = match args.get("kind") {
         "raw" => Keep::Raw(raw_subscriber(url, topic, qos, received.clone()).await),
-        _ => {
-            Keep::Tars(tars_subscriber(url, topic, qos, args.num("routes"), received.clone()).await)
-        }
+        _ => Keep::Tars(
+            tars_subscriber(
+                url,
+                topic,
+                qos,
+                (args.num("routes"), fanout as usize),
+                received.clone(),
+            )
+            .await,
+        ),
     };
     let cpu_before = crate::procfs::cpu_time();
     say("ready");
@@ -187,7 +197,7 @@ async fn subscribe(args: &Args) {
     }
     let cpu = crate::procfs::cpu_time() - cpu_before;
     let secs = first.map_or(0.0, |f| last.duration_since(f).as_secs_f64());
-    say(json!({"received": seen, "secs": secs, "cpu_secs": cpu.as_secs_f64()}));
+    say(json!({"received": seen / fanout, "secs": secs, "cpu_secs": cpu.as_secs_f64()}));
     if let Keep::Tars(service) = keep {
         service.shutdown().await;
     }
@@ -233,26 +243,51 @@ async fn raw_subscriber(
     task
 }
 
-/// A tars-mqtt service whose route on `topic` counts, with `routes - 1` other routes on
-/// distinct filters (parameters and wildcards) that the messages do not match.
+/// The filters of a fan-out measure: `topic` (three levels, `a/b/c`) and nine wildcard filters
+/// that all match it.
+fn matching_filters(topic: &str) -> Vec<String> {
+    let l: Vec<&str> = topic.split('/').collect();
+    let (a, b, c) = (l[0], l[1], l[2]);
+    [
+        format!("{a}/{b}/{c}"),
+        format!("{a}/{b}/+"),
+        format!("{a}/+/{c}"),
+        format!("+/{b}/{c}"),
+        format!("+/+/{c}"),
+        format!("{a}/{b}/#"),
+        format!("{a}/+/#"),
+        format!("{a}/#"),
+        format!("{a}/+/+"),
+        format!("+/{b}/+"),
+    ]
+    .into()
+}
+
+/// A tars-mqtt service whose `fanout` routes matching `topic` (each decoding the envelope)
+/// count, with `routes - fanout` other routes on distinct filters (parameters and wildcards)
+/// that the messages do not match.
 async fn tars_subscriber(
     url: &str,
     topic: &str,
     qos: QoS,
-    routes: usize,
+    (routes, fanout): (usize, usize),
     received: Arc<AtomicU64>,
 ) -> tars_mqtt::ServiceHandle {
-    let mut router = Router::new().route(
-        Route::new(
-            topic,
-            |c: State<Arc<AtomicU64>>, Json(r): Json<Reading>| async move {
-                std::hint::black_box(r);
-                c.fetch_add(1, Ordering::Relaxed);
-            },
-        )
-        .qos(qos)
-        .queue_capacity(10_000),
-    );
+    let mut router = Router::new();
+    for filter in matching_filters(topic).into_iter().take(fanout.max(1)) {
+        router = router.route(
+            Route::new(
+                filter,
+                |c: State<Arc<AtomicU64>>, Json(r): Json<Reading>| async move {
+                    std::hint::black_box(r);
+                    c.fetch_add(1, Ordering::Relaxed);
+                },
+            )
+            .qos(qos)
+            .queue_capacity(10_000),
+        );
+    }
+    let routes = routes.saturating_sub(fanout.max(1) - 1);
     for i in 1..routes {
         let filter = match i % 3 {
             0 => format!("{topic}/other/{i}/{{room}}/temp"),
