@@ -13,6 +13,7 @@
 
 mod measure;
 mod procfs;
+mod python;
 mod report;
 mod requesters;
 mod roles;
@@ -62,13 +63,17 @@ async fn main() {
     };
     let (json, svg) = (path_after("--json"), path_after("--svg"));
     let sizes = if quick { QUICK } else { FULL };
+    let python = python::ready();
     let started = std::time::Instant::now();
 
     let mut runs = Vec::new();
     if mosquitto_path().is_some() {
         let broker = BrokerProcess::mosquitto("").expect("start mosquitto");
         eprintln!("bench: Mosquitto on {}", broker.url());
-        runs.push(("mosquitto", measure::all(&broker.url(), sizes).await));
+        runs.push((
+            "mosquitto",
+            measure::all(&broker.url(), sizes, python).await,
+        ));
     } else {
         eprintln!(
             "bench: mosquitto is not installed (apt-get install -y mosquitto): embedded broker only"
@@ -76,7 +81,7 @@ async fn main() {
     }
     let broker = EmbeddedBroker::start();
     eprintln!("bench: embedded broker on {}", broker.url());
-    runs.push(("embedded", measure::all(&broker.url(), sizes).await));
+    runs.push(("embedded", measure::all(&broker.url(), sizes, python).await));
 
     let elapsed = started.elapsed();
     print!("{}", report::markdown(&runs, sizes, elapsed));

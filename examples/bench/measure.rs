@@ -36,6 +36,20 @@ impl Role {
         Self { child, lines }
     }
 
+    /// The Python subscriber (`python_sub.py`), which speaks the `sub` role's protocol.
+    fn python(url: &str, topic: &str, qos: u8, count: u64) -> Self {
+        let port = url.rsplit(':').next().expect("a port").to_owned();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/python_sub.py");
+        let mut child = Command::new("python3")
+            .args([script, &port, topic, &qos.to_string(), &count.to_string()])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn python3");
+        let lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+        Self { child, lines }
+    }
+
     async fn line(&mut self) -> String {
         tokio::time::timeout(Duration::from_secs(120), self.lines.next_line())
             .await
@@ -70,6 +84,26 @@ fn unique(prefix: &str) -> String {
 /// Messages per second and CPU µs per message of one subscriber of `kind` with `routes`.
 async fn throughput(url: &str, kind: &str, qos: u8, routes: usize, n: u64) -> (f64, f64) {
     fan_out(url, kind, qos, (routes, 1), n).await
+}
+
+/// Messages per second and CPU µs per message of the Python subscriber.
+async fn python_throughput(url: &str, qos: u8, n: u64) -> (f64, f64) {
+    let topic = unique("py");
+    let mut sub = Role::python(url, &topic, qos, n).ready().await;
+    let args = [
+        ("url", url.to_owned()),
+        ("topic", topic.clone()),
+        ("qos", qos.to_string()),
+        ("count", n.to_string()),
+    ];
+    let mut publisher = Role::spawn("pub", &args).ready().await;
+    publisher.result().await;
+    let r = sub.result().await;
+    sub.stop().await;
+    publisher.stop().await;
+    let received = r["received"].as_f64().unwrap_or(0.0).max(1.0);
+    let rate = received / r["secs"].as_f64().unwrap_or(f64::INFINITY).max(1e-9);
+    (rate, r["cpu_secs"].as_f64().unwrap_or(0.0) * 1e6 / received)
 }
 
 /// [`throughput`] with `fanout` of the routes matching every message.
@@ -182,7 +216,7 @@ impl Samples {
 }
 
 /// Every measure on the broker at `url`.
-pub async fn all(url: &str, sizes: Sizes) -> Figures {
+pub async fn all(url: &str, sizes: Sizes, python: bool) -> Figures {
     let mut f = Figures::new();
     let mut s = Samples::default();
     for round in 0..sizes.rounds {
@@ -195,6 +229,12 @@ pub async fn all(url: &str, sizes: Sizes) -> Figures {
             s.add(format!("qos{qos}_raw_cpu_us_per_msg"), rc);
             s.add(format!("qos{qos}_tars_cpu_us_per_msg"), tc);
             s.add(format!("qos{qos}_cpu_per_msg_ratio"), tc / rc);
+            if python {
+                let (p, pc) = python_throughput(url, qos, sizes.messages / 5).await;
+                s.add(format!("qos{qos}_python_msg_s"), p);
+                s.add(format!("qos{qos}_python_cpu_us_per_msg"), pc);
+                s.add(format!("qos{qos}_tars_vs_python_cpu_ratio"), tc / pc);
+            }
         }
         for (qos, concurrency) in [(0u8, 1usize), (1, 1), (1, 16)] {
             let name = format!("rr_qos{qos}_c{concurrency}");

@@ -59,6 +59,11 @@ const ROWS: &[(&str, &str, &str)] = &[
         "CPU per message, one message matching 10 routes / 1",
         "(10 handlers)",
     ),
+    (
+        "qos1_tars_vs_python_cpu_ratio",
+        "QoS 1 subscriber CPU per message, tars / Python stack",
+        "(lower is better)",
+    ),
     ("idle_rss_kb", "idle service RSS (KiB)", "≤ 10 240"),
     (
         "start_to_ready_ms",
@@ -92,6 +97,12 @@ const DETAILS: &[(&str, &str)] = &[
     (
         "fanout_10_cpu_us_per_msg",
         "CPU µs/msg, 10 routes matching each message",
+    ),
+    ("qos0_python_msg_s", "QoS 0 msg/s, Python stack"),
+    ("qos1_python_msg_s", "QoS 1 msg/s, Python stack"),
+    (
+        "qos1_python_cpu_us_per_msg",
+        "QoS 1 CPU µs/msg, Python stack",
     ),
 ];
 
@@ -156,7 +167,7 @@ pub fn json(runs: &[(&str, Figures)], sizes: Sizes, elapsed: Duration) -> Value 
 pub fn svg(runs: &[(&str, Figures)]) -> String {
     let rows: Vec<_> = ROWS
         .iter()
-        .filter(|(name, ..)| name.ends_with("_ratio") && !name.starts_with("fanout"))
+        .filter(|(name, _, target)| name.ends_with("_ratio") && target.starts_with(['≤', '≥']))
         .collect();
     let (label_w, bar_w, row_h) = (330.0, 360.0, 18.0 * runs.len() as f64 + 10.0);
     let height = 40.0 + row_h * rows.len() as f64;
