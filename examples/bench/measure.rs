@@ -89,10 +89,16 @@ async fn throughput(url: &str, kind: &str, qos: u8, routes: usize, n: u64) -> (f
 /// Messages per second and CPU µs per message of the Python subscriber.
 async fn python_throughput(url: &str, qos: u8, n: u64) -> (f64, f64) {
     let topic = unique("py");
-    let mut sub = Role::python(url, &topic, qos, n).ready().await;
+    let sub = Role::python(url, &topic, qos, n).ready().await;
+    flood_and_measure(sub, url, &topic, qos, n).await
+}
+
+/// Floods `n` envelopes to `topic` from a publisher process while `sub` (ready) takes them;
+/// the subscriber's messages per second and CPU µs per message.
+async fn flood_and_measure(mut sub: Role, url: &str, topic: &str, qos: u8, n: u64) -> (f64, f64) {
     let args = [
         ("url", url.to_owned()),
-        ("topic", topic.clone()),
+        ("topic", topic.to_owned()),
         ("qos", qos.to_string()),
         ("count", n.to_string()),
     ];
@@ -115,34 +121,17 @@ async fn fan_out(
     n: u64,
 ) -> (f64, f64) {
     let topic = unique("tp");
-    let common = |extra: Vec<(&'static str, String)>| {
-        let mut a = vec![
-            ("url", url.to_owned()),
-            ("topic", topic.clone()),
-            ("qos", qos.to_string()),
-            ("count", n.to_string()),
-        ];
-        a.extend(extra);
-        a
-    };
-    let mut sub = Role::spawn(
-        "sub",
-        &common(vec![
-            ("kind", kind.to_owned()),
-            ("routes", routes.to_string()),
-            ("fanout", fanout.to_string()),
-        ]),
-    )
-    .ready()
-    .await;
-    let mut publisher = Role::spawn("pub", &common(vec![])).ready().await;
-    publisher.result().await;
-    let r = sub.result().await;
-    sub.stop().await;
-    publisher.stop().await;
-    let received = r["received"].as_f64().unwrap_or(0.0).max(1.0);
-    let rate = received / r["secs"].as_f64().unwrap_or(f64::INFINITY).max(1e-9);
-    (rate, r["cpu_secs"].as_f64().unwrap_or(0.0) * 1e6 / received)
+    let args = [
+        ("url", url.to_owned()),
+        ("topic", topic.clone()),
+        ("qos", qos.to_string()),
+        ("count", n.to_string()),
+        ("kind", kind.to_owned()),
+        ("routes", routes.to_string()),
+        ("fanout", fanout.to_string()),
+    ];
+    let sub = Role::spawn("sub", &args).ready().await;
+    flood_and_measure(sub, url, &topic, qos, n).await
 }
 
 /// p50 and p99 round trip (µs) of `requests` requests, `concurrency` at a time.

@@ -68,10 +68,11 @@ pub struct EnvelopeHeader {
 }
 
 /// The envelope as the Python `Envelope` model accepts it: `id`, `ts` and `source` may be absent
-/// (they get defaults) but not `null`, and no other key is allowed.
+/// (they get defaults) but not `null`, and no other key is allowed. `D` is the data as read:
+/// `&RawValue` on the lenient path, `ObjectData<T>` on the one-pass path.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Wire<'a> {
+struct Wire<D> {
     #[serde(default, deserialize_with = "present")]
     id: Option<String>,
     #[serde(rename = "type")]
@@ -80,23 +81,7 @@ struct Wire<'a> {
     ts: Option<f64>,
     #[serde(default, deserialize_with = "present")]
     source: Option<String>,
-    #[serde(borrow)]
-    data: &'a RawValue,
-}
-
-/// `Wire` with the data decoded in the same pass (`Envelope::decode`'s fast path).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TypedWire<T> {
-    #[serde(default, deserialize_with = "present")]
-    id: Option<String>,
-    #[serde(rename = "type")]
-    event_type: String,
-    #[serde(default, deserialize_with = "present")]
-    ts: Option<f64>,
-    #[serde(default, deserialize_with = "present")]
-    source: Option<String>,
-    data: ObjectData<T>,
+    data: D,
 }
 
 /// A `T` read from a JSON object only (an envelope's `data` must be an object).
@@ -141,7 +126,7 @@ pub fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 
 /// The three shapes a payload can have under the lenient rules.
 enum Shape<'a> {
-    Envelope(Wire<'a>),
+    Envelope(Wire<&'a RawValue>),
     /// A JSON object that is not a valid envelope: it is the data.
     Object(&'a str),
     /// Non-JSON text: the data is `{"text": …}`.
@@ -152,10 +137,12 @@ fn shape(payload: &[u8]) -> Result<Shape<'_>, DecodeError> {
     let text = std::str::from_utf8(payload).map_err(|_| DecodeError::NotUtf8)?;
     match serde_json::from_str::<&RawValue>(text) {
         // Only an object can be an envelope: serde would also read a struct from an array.
-        Ok(raw) if raw.get().starts_with('{') => match serde_json::from_str::<Wire<'_>>(text) {
-            Ok(wire) if wire.data.get().starts_with('{') => Ok(Shape::Envelope(wire)),
-            _ => Ok(Shape::Object(text)),
-        },
+        Ok(raw) if raw.get().starts_with('{') => {
+            match serde_json::from_str::<Wire<&RawValue>>(text) {
+                Ok(wire) if wire.data.get().starts_with('{') => Ok(Shape::Envelope(wire)),
+                _ => Ok(Shape::Object(text)),
+            }
+        }
         Ok(_) => Err(DecodeError::NotObject),
         Err(_) => Ok(Shape::Text(text)),
     }
@@ -233,7 +220,7 @@ impl<T: DeserializeOwned> Envelope<T> {
             return None;
         }
         let text = std::str::from_utf8(payload).ok()?;
-        let w: TypedWire<T> = serde_json::from_str(text).ok()?;
+        let w: Wire<ObjectData<T>> = serde_json::from_str(text).ok()?;
         Some(Self {
             id_on_wire: w.id.is_some(),
             id: w.id.unwrap_or_else(new_id),
