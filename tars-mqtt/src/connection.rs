@@ -207,8 +207,10 @@ pub(crate) struct Driver {
     pub(crate) stop: watch::Receiver<bool>,
     /// Where the guards of received PUBLISHes send their acknowledgements.
     pub(crate) acks: Acks,
-    /// Called for every received PUBLISH; may wait (backpressure).
-    pub(crate) on_publish: Arc<dyn Fn(Arc<Inbound>) -> BoxFuture<'static, ()> + Send + Sync>,
+    /// Called for every received PUBLISH; returns what is left to wait for (backpressure), if
+    /// anything.
+    pub(crate) on_publish:
+        Arc<dyn Fn(Arc<Inbound>) -> Option<BoxFuture<'static, ()>> + Send + Sync>,
 }
 
 /// The QoS a SUBACK granted to one filter, or `None` for a refusal.
@@ -305,7 +307,9 @@ impl Driver {
                 if self.config.persistent_session && publish.qos != rumqttc::QoS::AtMostOnce {
                     inbound.ack = Some(poll.sequencer.guard(publish));
                 }
-                (self.on_publish)(Arc::new(inbound)).await;
+                if let Some(wait) = (self.on_publish)(Arc::new(inbound)) {
+                    wait.await;
+                }
             }
             Event::Incoming(Packet::SubAck(ack)) => {
                 let granted = ack.return_codes.iter().map(granted_qos).collect();

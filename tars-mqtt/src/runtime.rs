@@ -207,7 +207,7 @@ fn intake(
     config: &MqttConfig,
     publisher: Publisher,
     dispatcher: Arc<Dispatcher>,
-) -> Arc<dyn Fn(Arc<Inbound>) -> BoxFuture<'static, ()> + Send + Sync> {
+) -> Arc<dyn Fn(Arc<Inbound>) -> Option<BoxFuture<'static, ()>> + Send + Sync> {
     let dedup = config
         .dedupe_ttl
         .map(|ttl| Arc::new(Mutex::new(Dedup::new(ttl, config.dedupe_max_entries))));
@@ -215,22 +215,19 @@ fn intake(
     Arc::new(move |inbound: Arc<Inbound>| {
         if inbound.payload.len() > limit {
             dispatcher.too_large(&inbound, limit);
-            return Box::pin(async {});
+            return None;
         }
         let duplicate = dedup.as_ref().is_some_and(|d| {
             d.lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_duplicate(&inbound.payload, Instant::now())
         });
-        let dispatcher = dispatcher.clone();
         if duplicate {
             tracing::debug!(topic = %inbound.topic, "duplicate envelope dropped");
-            return Box::pin(async {});
+            return None;
         }
         publisher.resolve_reply(&inbound);
-        Box::pin(async move {
-            dispatcher.dispatch(inbound).await;
-        })
+        dispatcher.dispatch_now(inbound)
     })
 }
 

@@ -8,6 +8,7 @@ mod worker;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures_util::future::BoxFuture;
 use tokio::task::JoinSet;
 
 pub(crate) use report::report;
@@ -92,10 +93,16 @@ impl Dispatcher {
         })
     }
 
-    /// Queues `inbound` on every matching route. Waits only for routes whose policy is `Block`.
-    pub(crate) async fn dispatch(&self, inbound: Arc<Inbound>) {
+    /// Queues `inbound` on every matching route. Returns at once where no route has to wait
+    /// (the common case: no future, no allocation for it); otherwise the rest of the work, as a
+    /// future that waits for room on routes whose policy is `Block`.
+    pub(crate) fn dispatch_now(
+        self: &Arc<Self>,
+        inbound: Arc<Inbound>,
+    ) -> Option<BoxFuture<'static, ()>> {
         if !self.open.load(Ordering::Acquire) {
-            return not_taken(&inbound);
+            not_taken(&inbound);
+            return None;
         }
         let mut matched = Vec::new();
         self.trie.matches(&inbound.topic, |&i| matched.push(i));
@@ -105,26 +112,55 @@ impl Dispatcher {
             // No conforming broker delivers such a name; one that does gets no route run.
             tracing::warn!(topic = %inbound.topic, error = %e, "ignored a message whose topic is not a valid topic name");
         }
-        for &i in &matched {
+        for (k, &i) in matched.iter().enumerate() {
             let slot = &self.slots[i];
             RouteStats::bump(&slot.meta.stats.received);
             match slot
                 .queue
-                .push((i, inbound.clone()), slot.meta.overflow)
-                .await
+                .try_push((i, inbound.clone()), slot.meta.overflow)
             {
-                Pushed::Queued => {}
-                Pushed::DroppedOldest((old_route, old)) => self.dropped(
-                    &self.slots[old_route].meta,
-                    &old,
-                    "queue full, dropped the oldest queued message",
-                ),
-                Pushed::Rejected((_, new)) => {
-                    self.dropped(&slot.meta, &new, "queue full, dropped the new message")
+                Ok(pushed) => self.pushed(i, pushed),
+                Err(job) => {
+                    // This route's queue is full and blocks: wait for room here, then go on.
+                    let (this, rest) = (self.clone(), matched[k + 1..].to_vec());
+                    return Some(Box::pin(async move {
+                        let pushed = this.slots[i]
+                            .queue
+                            .push(job, this.slots[i].meta.overflow)
+                            .await;
+                        this.pushed(i, pushed);
+                        for i in rest {
+                            let slot = &this.slots[i];
+                            RouteStats::bump(&slot.meta.stats.received);
+                            let pushed = slot
+                                .queue
+                                .push((i, inbound.clone()), slot.meta.overflow)
+                                .await;
+                            this.pushed(i, pushed);
+                        }
+                    }));
                 }
-                // Closed by a shutdown between the check above and the push.
-                Pushed::Closed((_, new)) => not_taken(&new),
             }
+        }
+        None
+    }
+
+    /// Reports what pushing onto route `i`'s queue dropped, if anything.
+    fn pushed(&self, i: usize, pushed: Pushed<Job>) {
+        match pushed {
+            Pushed::Queued => {}
+            Pushed::DroppedOldest((old_route, old)) => self.dropped(
+                &self.slots[old_route].meta,
+                &old,
+                "queue full, dropped the oldest queued message",
+            ),
+            Pushed::Rejected((_, new)) => self.dropped(
+                &self.slots[i].meta,
+                &new,
+                "queue full, dropped the new message",
+            ),
+            // Closed by a shutdown between the check above and the push.
+            Pushed::Closed((_, new)) => not_taken(&new),
         }
     }
 

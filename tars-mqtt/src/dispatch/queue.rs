@@ -47,6 +47,30 @@ impl<T> BoundedQueue<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// [`push`](Self::push) without waiting: `Err(item)` when the queue is full and the policy
+    /// is `Block` (the caller then waits with `push`).
+    pub(crate) fn try_push(&self, item: T, overflow: Overflow) -> Result<Pushed<T>, T> {
+        let mut state = self.lock();
+        if state.closed {
+            return Ok(Pushed::Closed(item));
+        }
+        if state.items.len() < self.capacity {
+            state.items.push_back(item);
+            drop(state);
+            self.items.notify_one();
+            return Ok(Pushed::Queued);
+        }
+        match overflow {
+            Overflow::DropNew => Ok(Pushed::Rejected(item)),
+            Overflow::DropOldest => {
+                let oldest = state.items.pop_front().expect("a full queue has items");
+                state.items.push_back(item);
+                Ok(Pushed::DroppedOldest(oldest))
+            }
+            Overflow::Block => Err(item),
+        }
+    }
+
     pub(crate) async fn push(&self, item: T, overflow: Overflow) -> Pushed<T> {
         let mut item = Some(item);
         loop {

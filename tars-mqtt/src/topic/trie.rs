@@ -62,22 +62,32 @@ impl<T> FilterTrie<T> {
         if validate_topic_name(topic).is_err() {
             return;
         }
-        let levels: Vec<&str> = topic.split('/').collect();
         // A topic starting with `$` is not matched by a filter starting with a wildcard.
         let wildcards_at_root = !topic.starts_with('$');
-        walk(&self.root, &levels, wildcards_at_root, &mut found);
+        walk(&self.root, Some(topic), wildcards_at_root, &mut found);
     }
 }
 
-fn walk<'a, T>(node: &'a Node<T>, levels: &[&str], wildcards: bool, found: &mut impl FnMut(&'a T)) {
+/// `levels` is what is left of the topic (its levels still joined by `/`, so that matching
+/// allocates nothing), `None` once every level is consumed.
+fn walk<'a, T>(
+    node: &'a Node<T>,
+    levels: Option<&str>,
+    wildcards: bool,
+    found: &mut impl FnMut(&'a T),
+) {
     if wildcards {
         node.multi.iter().for_each(&mut *found);
     }
-    let Some((first, rest)) = levels.split_first() else {
+    let Some(levels) = levels else {
         node.here.iter().for_each(found);
         return;
     };
-    if let Some(child) = node.exact.get(*first) {
+    let (first, rest) = match levels.split_once('/') {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (levels, None),
+    };
+    if let Some(child) = node.exact.get(first) {
         walk(child, rest, true, found);
     }
     if wildcards && let Some(child) = &node.single {
