@@ -63,8 +63,7 @@ impl<S: Send + Sync + 'static> Decl<S> {
 
     /// The handler's argument list: a tuple of markers, each spanned at the user's argument
     /// type, so an argument that cannot be extracted is reported there.
-    pub fn args<A: ExtractArgs<S>>(self, args: A) -> WithArgs<S, A> {
-        let _ = args;
+    pub fn args<A: ExtractArgs<S>>(self, _: A) -> WithArgs<S, A> {
         WithArgs {
             decl: self,
             extract: A::extract,

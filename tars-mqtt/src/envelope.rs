@@ -193,13 +193,8 @@ impl<T: DeserializeOwned> Envelope<T> {
             return Ok(envelope);
         }
         match shape(payload)? {
-            Shape::Envelope(w) => Ok(Self {
-                id_on_wire: w.id.is_some(),
-                id: w.id.unwrap_or_else(new_id),
-                event_type: w.event_type,
-                ts: w.ts.unwrap_or_else(now),
-                source: w.source.unwrap_or_else(|| "router".to_owned()),
-                data: serde_json::from_str(w.data.get()).map_err(DecodeError::Data)?,
+            Shape::Envelope(w) => Self::from_wire(w, |data| {
+                serde_json::from_str(data.get()).map_err(DecodeError::Data)
             }),
             Shape::Object(text) => Ok(Self::lenient(
                 serde_json::from_str(text).map_err(DecodeError::Data)?,
@@ -221,13 +216,19 @@ impl<T: DeserializeOwned> Envelope<T> {
         }
         let text = std::str::from_utf8(payload).ok()?;
         let w: Wire<ObjectData<T>> = serde_json::from_str(text).ok()?;
-        Some(Self {
+        Self::from_wire(w, |data| Ok::<_, ()>(data.0)).ok()
+    }
+
+    /// The envelope read from the wire, its data turned into `T` by `data`, with the defaults
+    /// for what the header left out.
+    fn from_wire<D, E>(w: Wire<D>, data: impl FnOnce(D) -> Result<T, E>) -> Result<Self, E> {
+        Ok(Self {
+            data: data(w.data)?,
             id_on_wire: w.id.is_some(),
             id: w.id.unwrap_or_else(new_id),
             event_type: w.event_type,
             ts: w.ts.unwrap_or_else(now),
             source: w.source.unwrap_or_else(|| "router".to_owned()),
-            data: w.data.0,
         })
     }
 

@@ -66,6 +66,10 @@ impl<S: Send + Sync + 'static> Route<S> {
 }
 
 impl<S> Route<S> {
+    /// The route's name, or its filter when it has none.
+    fn name_or_filter(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.filter)
+    }
     /// Subscription QoS (default 0).
     pub fn qos(mut self, qos: QoS) -> Self {
         self.qos = qos;
@@ -183,13 +187,7 @@ impl<S: Send + Sync + 'static> Router<S> {
         self.routes = self
             .routes
             .into_iter()
-            .map(|r| {
-                if r.name.as_deref().unwrap_or(&r.filter) == name {
-                    f(r)
-                } else {
-                    r
-                }
-            })
+            .map(|r| if r.name_or_filter() == name { f(r) } else { r })
             .collect();
         self
     }
@@ -205,7 +203,7 @@ impl<S: Send + Sync + 'static> Router<S> {
     /// ```
     pub fn routes(&self) -> impl Iterator<Item = RouteInfo<'_>> {
         self.routes.iter().map(|r| RouteInfo {
-            name: r.name.as_deref().unwrap_or(&r.filter),
+            name: r.name_or_filter(),
             filter: &r.filter,
             qos: r.qos,
             reply: r.reply.as_ref(),
@@ -223,7 +221,7 @@ impl<S: Send + Sync + 'static> Router<S> {
         let mut trie = FilterTrie::default();
         let mut routes = Vec::with_capacity(self.routes.len());
         for (index, route) in self.routes.into_iter().enumerate() {
-            let name = route.name.unwrap_or_else(|| route.filter.clone());
+            let name = route.name_or_filter().to_owned();
             let origin = route
                 .origin
                 .as_ref()

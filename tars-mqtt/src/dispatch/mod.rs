@@ -112,6 +112,16 @@ impl Dispatcher {
             // No conforming broker delivers such a name; one that does gets no route run.
             tracing::warn!(topic = %inbound.topic, error = %e, "ignored a message whose topic is not a valid topic name");
         }
+        self.push_all(matched, inbound)
+    }
+
+    /// Queues `inbound` on the routes `matched`, in order, without waiting while it can; at the
+    /// first full queue that blocks, the rest as a future that waits for room there and goes on.
+    fn push_all(
+        self: &Arc<Self>,
+        matched: Vec<usize>,
+        inbound: Arc<Inbound>,
+    ) -> Option<BoxFuture<'static, ()>> {
         for (k, &i) in matched.iter().enumerate() {
             let slot = &self.slots[i];
             RouteStats::bump(&slot.meta.stats.received);
@@ -121,22 +131,12 @@ impl Dispatcher {
             {
                 Ok(pushed) => self.pushed(i, pushed),
                 Err(job) => {
-                    // This route's queue is full and blocks: wait for room here, then go on.
                     let (this, rest) = (self.clone(), matched[k + 1..].to_vec());
                     return Some(Box::pin(async move {
-                        let pushed = this.slots[i]
-                            .queue
-                            .push(job, this.slots[i].meta.overflow)
-                            .await;
-                        this.pushed(i, pushed);
-                        for i in rest {
-                            let slot = &this.slots[i];
-                            RouteStats::bump(&slot.meta.stats.received);
-                            let pushed = slot
-                                .queue
-                                .push((i, inbound.clone()), slot.meta.overflow)
-                                .await;
-                            this.pushed(i, pushed);
+                        let slot = &this.slots[i];
+                        this.pushed(i, slot.queue.push(job, slot.meta.overflow).await);
+                        if let Some(wait) = this.push_all(rest, inbound) {
+                            wait.await;
                         }
                     }));
                 }
