@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tars_mqtt::raw::rumqttc::{Event, Packet};
 use tars_mqtt::{Envelope, MqttConfig, QoS, Router, Runtime};
 use tokio::sync::{Semaphore, oneshot};
 
@@ -24,35 +23,16 @@ pub async fn raw(
     count: usize,
     concurrency: usize,
 ) -> Vec<Duration> {
-    let (client, mut eventloop) = crate::roles::raw_client(url, id);
     let waiters: Waiters = Arc::default();
     let pending = waiters.clone();
-    let (subscribed_tx, subscribed) = oneshot::channel();
-    let mut subscribed_tx = Some(subscribed_tx);
-    let poll = tokio::spawn(async move {
-        while let Ok(event) = eventloop.poll().await {
-            match event {
-                Event::Incoming(Packet::Publish(p)) => {
-                    let reply: RawEnvelope<Reading> =
-                        serde_json::from_slice(&p.payload).expect("decodes");
-                    if let Some(tx) = pending.lock().unwrap().remove(&reply.id) {
-                        let _ = tx.send(());
-                    }
-                }
-                Event::Incoming(Packet::SubAck(_)) => {
-                    if let Some(tx) = subscribed_tx.take() {
-                        let _ = tx.send(());
-                    }
-                }
-                _ => {}
+    let (client, poll) =
+        crate::roles::raw_subscribed(url, id, &format!("{base}/res"), qos, move |payload| {
+            let reply: RawEnvelope<Reading> = serde_json::from_slice(payload).expect("decodes");
+            if let Some(tx) = pending.lock().unwrap().remove(&reply.id) {
+                let _ = tx.send(());
             }
-        }
-    });
-    client
-        .subscribe(format!("{base}/res"), qos.into())
-        .await
-        .expect("subscribe");
-    subscribed.await.expect("suback");
+        })
+        .await;
     let req = format!("{base}/req");
     let times = run_concurrently(count, concurrency, move |seq| {
         let (client, waiters, req) = (client.clone(), waiters.clone(), req.clone());

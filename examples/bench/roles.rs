@@ -214,18 +214,32 @@ async fn raw_subscriber(
     qos: QoS,
     received: Arc<AtomicU64>,
 ) -> tokio::task::JoinHandle<()> {
-    let (client, mut eventloop) = raw_client(url, &format!("bench-raw-sub-{}", std::process::id()));
+    let id = format!("bench-raw-sub-{}", std::process::id());
+    let (_client, task) = raw_subscribed(url, &id, topic, qos, move |payload| {
+        let env: RawEnvelope<Reading> = serde_json::from_slice(payload).expect("decodes");
+        std::hint::black_box(env);
+        received.fetch_add(1, Ordering::Relaxed);
+    })
+    .await;
+    task
+}
+
+/// A hand-written rumqttc client subscribed to `filter` (returns once the SUBACK is in), whose
+/// event loop task calls `on_publish` with every payload it receives.
+pub async fn raw_subscribed(
+    url: &str,
+    id: &str,
+    filter: &str,
+    qos: QoS,
+    mut on_publish: impl FnMut(&[u8]) + Send + 'static,
+) -> (AsyncClient, tokio::task::JoinHandle<()>) {
+    let (client, mut eventloop) = raw_client(url, id);
     let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
     let mut subscribed_tx = Some(subscribed_tx);
     let task = tokio::spawn(async move {
         while let Ok(event) = eventloop.poll().await {
             match event {
-                Event::Incoming(Packet::Publish(p)) => {
-                    let env: RawEnvelope<Reading> =
-                        serde_json::from_slice(&p.payload).expect("decodes");
-                    std::hint::black_box(env);
-                    received.fetch_add(1, Ordering::Relaxed);
-                }
+                Event::Incoming(Packet::Publish(p)) => on_publish(&p.payload),
                 Event::Incoming(Packet::SubAck(_)) => {
                     if let Some(tx) = subscribed_tx.take() {
                         let _ = tx.send(());
@@ -236,11 +250,11 @@ async fn raw_subscriber(
         }
     });
     client
-        .subscribe(topic, qos.into())
+        .subscribe(filter, qos.into())
         .await
         .expect("subscribe");
     subscribed.await.expect("suback");
-    task
+    (client, task)
 }
 
 /// The filters of a fan-out measure: `topic` (three levels, `a/b/c`) and nine wildcard filters
