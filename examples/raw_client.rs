@@ -5,18 +5,32 @@
 //! Run: `cargo run --example raw_client`
 
 use tars_mqtt::Publisher;
-use tars_mqtt::raw::rumqttc::QoS;
+use tars_mqtt::raw::{self, rumqttc};
 
-/// Publishes audio levels without ever waiting; returns how many were dropped.
+/// Publishes audio levels without ever waiting; returns how many were dropped. rumqttc has one
+/// client per protocol version: the one behind the service is the one its configuration chose.
 pub fn stream_levels(publisher: &Publisher, levels: &[f32]) -> usize {
-    let client = tars_mqtt::raw::client(publisher);
+    let v311 = raw::client(publisher);
+    let v5 = raw::client_v5(publisher);
     levels
         .iter()
         .filter(|level| {
             let payload = format!("{{\"level\":{level}}}");
-            client
-                .try_publish("audio/level", QoS::AtMostOnce, false, payload)
-                .is_err()
+            let sent = match (&v311, &v5) {
+                (Some(c), _) => c
+                    .try_publish("audio/level", rumqttc::QoS::AtMostOnce, false, payload)
+                    .is_ok(),
+                (None, Some(c)) => c
+                    .try_publish(
+                        "audio/level",
+                        rumqttc::v5::mqttbytes::QoS::AtMostOnce,
+                        false,
+                        payload,
+                    )
+                    .is_ok(),
+                (None, None) => false,
+            };
+            !sent
         })
         .count()
 }

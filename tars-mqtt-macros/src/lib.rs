@@ -138,7 +138,7 @@ pub fn mqtt_service(args: TokenStream, item: TokenStream) -> TokenStream {
 /// **Arguments.** After `&self`, an argument is a topic parameter when its name matches a
 /// `{name}` of the filter (any `FromStr` type); an extractor when it is a reference
 /// (`&Context`), marked `#[extract]`, or of an extractor type (`Context`, `Topic`,
-/// `TopicParams`, `Raw`, `Publisher`, `State<S>`, `Param<T, N>`); otherwise it is the payload,
+/// `TopicParams`, `Raw`, `Publisher`, `State<S>`, `Param<T, N>`, `Properties`); otherwise it is the payload,
 /// at most one: `Json<T>`, `Envelope<T>`, or any `T: Deserialize` decoded from the envelope's
 /// `data`. These are the rules of hand-written handlers (`tars_mqtt::extract`), with two
 /// spellings added: `{name}` arguments for `Param<T, N>`, and `&T` to borrow an extractor.

@@ -11,13 +11,27 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Publish};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::QoS;
+
+/// What acknowledging a received PUBLISH takes: its QoS (PUBACK or PUBREC) and packet id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ack {
+    pub(crate) qos: QoS,
+    pub(crate) pkid: u16,
+}
+
+/// Where the acker sends acknowledgements (the client's outgoing queue).
+pub(crate) trait AckSender: Send + Sync + 'static {
+    /// Queues the acknowledgement; fails once the client is gone.
+    fn ack(&self, ack: Ack) -> impl std::future::Future<Output = Result<(), ()>> + Send;
+}
 
 /// Acknowledges its PUBLISH when dropped (after every route handled it), unless disarmed.
 #[derive(Debug)]
 pub(crate) struct AckGuard {
-    publish: Option<Publish>,
+    publish: Option<Ack>,
     epoch: u64,
     seq: u64,
     armed: AtomicBool,
@@ -50,11 +64,7 @@ impl Drop for AckGuard {
 #[derive(Debug)]
 pub(crate) enum AckMsg {
     /// The handlers of PUBLISH number `seq` of connection `epoch` are done.
-    Done {
-        epoch: u64,
-        seq: u64,
-        publish: Publish,
-    },
+    Done { epoch: u64, seq: u64, publish: Ack },
     /// Answer once every acknowledgement that may go out is in the outgoing queue.
     Flush(oneshot::Sender<()>),
 }
@@ -115,7 +125,7 @@ impl Sequencer {
     }
 
     /// The guard of the next PUBLISH received.
-    pub(crate) fn guard(&mut self, publish: Publish) -> AckGuard {
+    pub(crate) fn guard(&mut self, publish: Ack) -> AckGuard {
         let seq = self.next;
         self.next += 1;
         AckGuard {
@@ -130,7 +140,7 @@ impl Sequencer {
 
 /// Sends the acknowledgements through `client`, in arrival order, until the channel closes.
 pub(crate) async fn acker(
-    client: AsyncClient,
+    client: impl AckSender,
     mut rx: mpsc::UnboundedReceiver<AckMsg>,
     epoch: Arc<AtomicU64>,
 ) {
@@ -143,7 +153,7 @@ pub(crate) async fn acker(
                 publish,
             } => {
                 for publish in order.done(of, epoch.load(Ordering::Acquire), seq, publish) {
-                    if client.ack(&publish).await.is_err() {
+                    if client.ack(publish).await.is_err() {
                         return;
                     }
                 }
@@ -162,13 +172,13 @@ struct Order {
     /// The number of the oldest PUBLISH not acknowledged yet.
     next: u64,
     /// Done, waiting for an older one.
-    waiting: BTreeMap<u64, Publish>,
+    waiting: BTreeMap<u64, Ack>,
 }
 
 impl Order {
     /// Records PUBLISH `seq` of connection `of` as done, `current` being the connection now;
     /// returns what may be acknowledged now, in order.
-    fn done(&mut self, of: u64, current: u64, seq: u64, publish: Publish) -> Vec<Publish> {
+    fn done(&mut self, of: u64, current: u64, seq: u64, publish: Ack) -> Vec<Ack> {
         if of != current {
             return Vec::new();
         }
@@ -190,17 +200,16 @@ impl Order {
 
 #[cfg(test)]
 mod tests {
-    use rumqttc::QoS;
-
     use super::*;
 
-    fn publish(pkid: u16) -> Publish {
-        let mut p = Publish::new("t", QoS::AtLeastOnce, vec![]);
-        p.pkid = pkid;
-        p
+    fn publish(pkid: u16) -> Ack {
+        Ack {
+            qos: QoS::AtLeastOnce,
+            pkid,
+        }
     }
 
-    fn pkids(ready: Vec<Publish>) -> Vec<u16> {
+    fn pkids(ready: Vec<Ack>) -> Vec<u16> {
         ready.iter().map(|p| p.pkid).collect()
     }
 

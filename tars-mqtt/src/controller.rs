@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::QoS;
 use crate::config::MqttConfig;
-use crate::connection::{ClientHandle, ConnEvent};
+use crate::connection::{ClientHandle, ConnEvent, Message, SubscribeOptions};
 use crate::presence;
 use crate::publisher::SubscribeReply;
 use crate::state::Readiness;
@@ -38,6 +38,8 @@ pub(crate) struct Controller {
     pub(crate) wanted: Vec<(String, QoS)>,
     pub(crate) events: mpsc::UnboundedReceiver<ConnEvent>,
     pub(crate) reply_requests: mpsc::UnboundedReceiver<SubscribeReply>,
+    /// Options of every SUBSCRIBE (MQTT 5).
+    pub(crate) subscribe_options: SubscribeOptions,
 }
 
 struct Session {
@@ -48,22 +50,21 @@ struct Session {
     /// Reply-topic waiters to serve with the next subscription.
     waiting: Vec<(String, oneshot::Sender<Result<(), String>>)>,
     /// Publishes of an earlier connection to send again once the service is ready.
-    unsent: Vec<rumqttc::Publish>,
+    unsent: Vec<Message>,
 }
 
 impl Session {
     /// Answers the queued reply-topic waiters whose filter is now confirmed (`Ok`) or was
     /// refused (`Err`); the others keep waiting.
-    fn answer_waiting(&mut self, refused: &[String]) {
+    fn answer_waiting(&mut self, refused: &[(String, String)]) {
         let (answered, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
             .into_iter()
-            .partition(|(f, _)| self.confirmed.contains(f) || refused.contains(f));
+            .partition(|(f, _)| self.confirmed.contains(f) || refused.iter().any(|(r, _)| r == f));
         self.waiting = waiting;
         for (filter, done) in answered {
-            let _ = done.send(if refused.contains(&filter) {
-                Err(filter)
-            } else {
-                Ok(())
+            let _ = done.send(match refused.iter().find(|(r, _)| *r == filter) {
+                Some((_, reason)) => Err(format!("{filter} ({reason})")),
+                None => Ok(()),
             });
         }
     }
@@ -118,6 +119,13 @@ impl Controller {
                 }
             }
             ConnEvent::SubAck { pkid, granted } => self.on_suback(session, pkid, granted).await,
+            ConnEvent::PublishRefused { pkid, reason } => {
+                tracing::error!(pkid, %reason, "the broker refused a publish");
+                self.readiness.send_modify(|r| {
+                    r.refused_publishes += 1;
+                    r.last_refusal = Some(format!("publish (packet {pkid}): {reason}"));
+                });
+            }
         }
     }
 
@@ -146,7 +154,12 @@ impl Controller {
     }
 
     /// A SUBACK: record what was granted and refused, answer waiters, announce `ready`.
-    async fn on_suback(&mut self, session: &mut Session, pkid: u16, granted: Vec<Option<QoS>>) {
+    async fn on_suback(
+        &mut self,
+        session: &mut Session,
+        pkid: u16,
+        granted: Vec<Result<QoS, String>>,
+    ) {
         let Some(pos) = session.batches.iter().position(|b| b.pkid == Some(pkid)) else {
             return;
         };
@@ -154,12 +167,15 @@ impl Controller {
         let mut refused = Vec::new();
         for ((filter, _), granted) in batch.filters.iter().zip(granted) {
             match granted {
-                Some(_) => {
+                Ok(_) => {
                     session.confirmed.insert(filter.clone());
                 }
-                None => {
-                    tracing::error!(filter = %filter, "the broker refused the subscription");
-                    refused.push(filter.clone());
+                Err(reason) => {
+                    tracing::error!(filter = %filter, %reason, "the broker refused the subscription");
+                    self.readiness.send_modify(|r| {
+                        r.last_refusal = Some(format!("subscription to {filter}: {reason}"));
+                    });
+                    refused.push((filter.clone(), reason));
                 }
             }
         }
@@ -215,7 +231,12 @@ impl Controller {
             .partition(|(f, _)| filters.iter().any(|(g, _)| g == f));
         session.waiting.extend(others);
         tracing::debug!(?filters, "subscribing");
-        if self.client.subscribe_many(&filters).await.is_ok() {
+        if self
+            .client
+            .subscribe_many(&filters, self.subscribe_options)
+            .await
+            .is_ok()
+        {
             session.batches.push_back(Batch {
                 filters,
                 pkid: None,
@@ -225,10 +246,10 @@ impl Controller {
         }
     }
 
-    async fn ready(&self, session: &mut Session, refused: Vec<String>) {
+    async fn ready(&self, session: &mut Session, refused: Vec<(String, String)>) {
         self.readiness.send_modify(|r| {
             r.ready = true;
-            r.failed_subscriptions = refused.clone();
+            r.failed_subscriptions = refused.iter().map(|(f, _)| f.clone()).collect();
         });
         tracing::info!(
             refused = refused.len(),
@@ -261,18 +282,13 @@ impl Controller {
 /// now that the service's own subscriptions are back (a request it sent before the outage
 /// finds its reply subscription in place). Waits for room in the outgoing queue; if the
 /// connection drops meanwhile, what was queued is carried over once more.
-async fn send_again(client: ClientHandle, unsent: Vec<rumqttc::Publish>) {
+async fn send_again(client: ClientHandle, unsent: Vec<Message>) {
     tracing::info!(
         count = unsent.len(),
         "sending again what the broker did not acknowledge before the connection dropped"
     );
-    let raw = client.raw();
-    for p in unsent {
-        if raw
-            .publish_bytes(p.topic, p.qos, p.retain, p.payload)
-            .await
-            .is_err()
-        {
+    for message in unsent {
+        if client.send(message).await.is_err() {
             return;
         }
     }

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::envelope::{DecodeError, Envelope};
 pub use crate::message::Context;
+pub use crate::properties::Properties;
 use crate::publisher::Publisher;
 
 /// Why a handler was not called: its arguments could not be extracted from the message.
@@ -216,6 +217,14 @@ impl<S> Deref for State<S> {
 impl<S> FromMessage<S> for State<S> {
     fn from_message(_: &Context, state: &Arc<S>) -> Result<Self, ExtractError> {
         Ok(State(state.clone()))
+    }
+}
+
+/// The message's MQTT 5 properties (user properties, content type, response topic,
+/// correlation data, message expiry); empty on 3.1.1. See [`Properties`].
+impl<S> FromMessage<S> for Properties {
+    fn from_message(ctx: &Context, _: &Arc<S>) -> Result<Self, ExtractError> {
+        Ok(ctx.properties().clone())
     }
 }
 

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::QoS;
 use crate::ack::AckGuard;
 use crate::envelope::EnvelopeHeader;
+use crate::properties::Properties;
 
 /// A received PUBLISH, shared (behind an `Arc`) by every route whose filter matched it.
 #[derive(Debug)]
@@ -17,6 +18,8 @@ pub(crate) struct Inbound {
     pub(crate) qos: QoS,
     pub(crate) retain: bool,
     pub(crate) dup: bool,
+    /// MQTT 5 properties, when it has any.
+    pub(crate) properties: Option<Box<Properties>>,
     header: OnceLock<EnvelopeHeader>,
     /// Acknowledges the PUBLISH when the last route is done with it (persistent sessions only).
     pub(crate) ack: Option<AckGuard>,
@@ -30,6 +33,7 @@ impl Inbound {
             qos,
             retain,
             dup,
+            properties: None,
             header: OnceLock::new(),
             ack: None,
         }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::QoS;
 use crate::envelope::EnvelopeHeader;
 use crate::inbound::Inbound;
+use crate::properties::Properties;
 use crate::publisher::Publisher;
 use crate::route::RouteMeta;
 
@@ -81,6 +82,12 @@ impl Context {
     /// Every `{name}` parameter with its value.
     pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.route.filter.param_values(&self.inbound.topic)
+    }
+
+    /// The message's MQTT 5 properties (empty on 3.1.1, or when it has none).
+    pub fn properties(&self) -> &Properties {
+        static NONE: Properties = Properties::NONE;
+        self.inbound.properties.as_deref().unwrap_or(&NONE)
     }
 
     /// The publisher of the service.

@@ -15,12 +15,13 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::QoS;
-use crate::connection::{ClientHandle, SendError};
+use crate::connection::{ClientHandle, Message, SendError};
 use crate::envelope::{
     ERROR_EVENT_TYPE, Envelope, encode_raw, new_id, now, peek_id, to_raw_object,
 };
 use crate::error::{PublishError, RequestError};
 use crate::inbound::Inbound;
+use crate::properties::{Properties, traced};
 use crate::state::{ConnectionState, Readiness};
 use crate::topic::{TopicFilter, validate_topic_name};
 
@@ -119,6 +120,7 @@ impl Publisher {
             qos: QoS::AtLeastOnce,
             retain: false,
             id: None,
+            properties: None,
         }
     }
 
@@ -130,30 +132,76 @@ impl Publisher {
         qos: QoS,
         retain: bool,
     ) -> Result<(), PublishError> {
+        self.publish_message(topic, payload.into(), qos, retain, None)
+            .await
+    }
+
+    /// Publishes a payload as is, with MQTT 5 properties (not sent on 3.1.1).
+    ///
+    /// ```no_run
+    /// # async fn f(publisher: tars_mqtt::Publisher) -> Result<(), tars_mqtt::PublishError> {
+    /// use tars_mqtt::{QoS, properties::Properties};
+    /// let props = Properties::default().with_content_type("text/plain");
+    /// publisher.publish_with_properties("notes/raw", "hello", QoS::AtLeastOnce, false, props).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn publish_with_properties(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+        properties: Properties,
+    ) -> Result<(), PublishError> {
+        self.publish_message(topic, payload.into(), qos, retain, Some(properties))
+            .await
+    }
+
+    async fn publish_message(
+        &self,
+        topic: &str,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        properties: Option<Properties>,
+    ) -> Result<(), PublishError> {
         validate_topic_name(topic).map_err(|source| PublishError::InvalidTopic {
             topic: topic.to_owned(),
             source,
         })?;
-        let payload = payload.into();
-        // Fixed header (≤ 5), topic length prefix (2), packet id (2).
-        let size = 9 + topic.len() + payload.len();
-        if size > self.shared.max_packet_size {
+        let properties = match self.shared.client.speaks_v5() {
+            true => traced(properties).filter(|p| !p.is_empty()),
+            false => None,
+        };
+        // Fixed header (≤ 5), topic length prefix (2), packet id (2), properties.
+        let size =
+            9 + topic.len() + payload.len() + properties.as_ref().map_or(0, Properties::wire_len);
+        // The configured limit, or the broker's when it announced a smaller one (MQTT 5).
+        let limit = match self.shared.client.broker_max_packet() {
+            Some(broker) => broker.min(self.shared.max_packet_size),
+            None => self.shared.max_packet_size,
+        };
+        if size > limit {
             return Err(PublishError::TooLarge {
                 topic: topic.to_owned(),
                 size,
-                limit: self.shared.max_packet_size,
+                limit,
             });
         }
-        self.shared
-            .client
-            .publish(topic, qos, retain, payload)
-            .await
-            .map_err(|e| match e {
-                SendError::Timeout(d) => PublishError::Timeout(d),
-                SendError::Closed => PublishError::Closed,
-            })
+        let message = Message {
+            topic: topic.to_owned(),
+            qos,
+            retain,
+            payload,
+            properties: properties.map(Box::new),
+        };
+        self.shared.client.send(message).await.map_err(|e| match e {
+            SendError::Timeout(d) => PublishError::Timeout(d),
+            SendError::Closed => PublishError::Closed,
+        })
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn publish_envelope(
         &self,
         topic: &str,
@@ -162,9 +210,11 @@ impl Publisher {
         data: &RawValue,
         qos: QoS,
         retain: bool,
+        properties: Option<Properties>,
     ) -> Result<(), PublishError> {
         let payload = encode_raw(id, event_type, now(), &self.shared.source, data);
-        self.publish_raw(topic, payload, qos, retain).await
+        self.publish_message(topic, payload.into(), qos, retain, properties)
+            .await
     }
 
     /// Sends a request envelope and awaits the reply whose envelope `id` equals the request's id
@@ -209,7 +259,14 @@ impl Publisher {
         if lock(&self.shared.waiters).is_empty() {
             return;
         }
-        let Some(id) = peek_id(&inbound.payload) else {
+        // MQTT 5: the correlation data a request set (its id); else the envelope id.
+        let correlated = inbound
+            .properties
+            .as_ref()
+            .and_then(|p| p.correlation_data.as_ref())
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .map(str::to_owned);
+        let Some(id) = correlated.or_else(|| peek_id(&inbound.payload)) else {
             return;
         };
         let mut waiters = lock(&self.shared.waiters);
@@ -287,9 +344,45 @@ pub struct EventBuilder {
     qos: QoS,
     retain: bool,
     id: Option<String>,
+    properties: Option<Properties>,
 }
 
 impl EventBuilder {
+    /// MQTT 5 properties to send with it (replacing any set before; not sent on 3.1.1).
+    pub fn properties(mut self, properties: Properties) -> Self {
+        self.properties = Some(properties);
+        self
+    }
+    /// Adds an MQTT 5 user property (not sent on 3.1.1).
+    ///
+    /// ```no_run
+    /// # async fn f(publisher: tars_mqtt::Publisher) -> Result<(), tars_mqtt::PublishError> {
+    /// # use std::time::Duration;
+    /// publisher
+    ///     .event("tts/say", "tts.say", &serde_json::json!({"text": "hello"}))
+    ///     .user_property("tenant", "tars")
+    ///     .message_expiry(Duration::from_secs(30))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn user_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let properties = self.properties.take().unwrap_or_default();
+        self.properties = Some(properties.with_user_property(name, value));
+        self
+    }
+    /// MQTT 5 content type (not sent on 3.1.1).
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        let properties = self.properties.take().unwrap_or_default();
+        self.properties = Some(properties.with_content_type(content_type));
+        self
+    }
+    /// MQTT 5 message expiry: the broker discards the message for subscribers that have not
+    /// received it within `expiry` (not sent on 3.1.1).
+    pub fn message_expiry(mut self, expiry: Duration) -> Self {
+        let properties = self.properties.take().unwrap_or_default();
+        self.properties = Some(properties.with_message_expiry(expiry));
+        self
+    }
     /// QoS (default 1).
     pub fn qos(mut self, qos: QoS) -> Self {
         self.qos = qos;
@@ -323,6 +416,7 @@ impl IntoFuture for EventBuilder {
                     &data,
                     self.qos,
                     self.retain,
+                    self.properties,
                 )
                 .await?;
             Ok(id)
@@ -399,8 +493,26 @@ impl<R: DeserializeOwned + Send + 'static> IntoFuture for RequestBuilder<R> {
                 shared: &publisher.shared,
                 id: id.clone(),
             };
+            // MQTT 5: the reply topic and the id as Response Topic and Correlation Data, so a
+            // responder that speaks MQTT 5 needs no envelope to answer (a filter with wildcards
+            // is no topic to answer on: then only the envelope id correlates).
+            let properties = validate_topic_name(&reply_topic)
+                .is_ok()
+                .then(|| Properties {
+                    response_topic: Some(reply_topic.clone()),
+                    correlation_data: Some(Bytes::from(id.clone())),
+                    ..Properties::default()
+                });
             publisher
-                .publish_envelope(&self.topic, &id, &self.event_type, &data, self.qos, false)
+                .publish_envelope(
+                    &self.topic,
+                    &id,
+                    &self.event_type,
+                    &data,
+                    self.qos,
+                    false,
+                    properties,
+                )
                 .await?;
             let inbound = match tokio::time::timeout_at(started + self.timeout, rx).await {
                 Ok(Ok(inbound)) => inbound,

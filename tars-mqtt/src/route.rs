@@ -103,6 +103,8 @@ pub struct RouteMeta {
     pub(crate) overflow: Overflow,
     pub(crate) timeout: Option<Duration>,
     pub(crate) group: Option<String>,
+    /// MQTT 5 properties sent with every reply.
+    pub(crate) reply_properties: Option<crate::properties::Properties>,
     pub(crate) stats: RouteStats,
 }
 

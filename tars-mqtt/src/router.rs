@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::QoS;
 use crate::error::Error;
 use crate::handler::{Erased, ErasedHandler, Handler};
+use crate::properties::Properties;
 use crate::route::{Overflow, ReplyTo, RouteInfo, RouteMeta, RouteStats};
 use crate::topic::{FilterTrie, TopicFilter};
 
@@ -39,6 +40,7 @@ pub struct Route<S> {
     timeout: Option<Duration>,
     group: Option<String>,
     origin: Option<String>,
+    reply_properties: Option<Properties>,
     handler: Arc<dyn ErasedHandler<S>>,
 }
 
@@ -60,6 +62,7 @@ impl<S: Send + Sync + 'static> Route<S> {
             timeout: None,
             group: None,
             origin: None,
+            reply_properties: None,
             handler: Arc::new(Erased::new(handler)),
         }
     }
@@ -125,6 +128,21 @@ impl<S> Route<S> {
     /// Handler timeout (default none).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+    /// MQTT 5 properties sent with every reply of the route, e.g. a message expiry or a
+    /// content type (not sent on 3.1.1). A request's Correlation Data is echoed in any case.
+    ///
+    /// ```
+    /// # use tars_mqtt::{Route, Json, properties::Properties};
+    /// # use std::time::Duration;
+    /// # async fn query(Json(q): Json<serde_json::Value>) -> Json<serde_json::Value> { Json(q) }
+    /// let route: Route<()> = Route::new("memory/query", query)
+    ///     .reply("memory/results", "memory.results")
+    ///     .reply_properties(Properties::default().with_message_expiry(Duration::from_secs(60)));
+    /// ```
+    pub fn reply_properties(mut self, properties: Properties) -> Self {
+        self.reply_properties = Some(properties);
         self
     }
 }
@@ -255,6 +273,7 @@ impl<S: Send + Sync + 'static> Router<S> {
                     overflow: route.overflow,
                     timeout: route.timeout,
                     group: route.group,
+                    reply_properties: route.reply_properties,
                     stats: RouteStats::default(),
                 }),
                 route.handler,

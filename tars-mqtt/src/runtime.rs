@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::QoS;
 use crate::ack::Acks;
 use crate::config::MqttConfig;
-use crate::connection::{self, Driver};
+use crate::connection::{self, Driver, SubscribeOptions};
 use crate::controller::{Controller, ReadyHook};
 use crate::dedup::Dedup;
 use crate::dispatch::Dispatcher;
@@ -142,6 +142,9 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             wanted,
             events: event_rx,
             reply_requests: reply_rx,
+            subscribe_options: SubscribeOptions {
+                no_local: config.no_local,
+            },
         };
         let (stop_tx, stop_rx) = watch::channel(false);
         let (acks, acks_rx) = Acks::channel();

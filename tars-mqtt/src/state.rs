@@ -36,6 +36,12 @@ pub struct Readiness {
     pub ready: bool,
     /// Filters the broker refused in the last SUBACKs (the other routes work).
     pub failed_subscriptions: Vec<String>,
+    /// The last refusal by the broker, with its MQTT 5 reason code's name (e.g. "subscription
+    /// to a/b: NotAuthorized", "publish (packet 3): QuotaExceeded"); on 3.1.1 a refused
+    /// subscription says "Failure".
+    pub last_refusal: Option<String>,
+    /// QoS ≥ 1 publishes the broker refused with a failure reason code (MQTT 5).
+    pub refused_publishes: u64,
 }
 
 impl Readiness {
@@ -45,6 +51,8 @@ impl Readiness {
             connection: ConnectionState::Connecting,
             ready: false,
             failed_subscriptions: Vec::new(),
+            last_refusal: None,
+            refused_publishes: 0,
         }
     }
 }

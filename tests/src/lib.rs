@@ -4,6 +4,10 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tars_mqtt::config::Protocol;
 use tars_mqtt::testing::{BrokerProcess, EmbeddedBroker};
 use tars_mqtt::{MqttConfig, Router, Runtime, ServiceHandle, config::ConfigBuilder};
 
@@ -35,6 +39,13 @@ impl TestBroker {
         Self::Process(BrokerProcess::mosquitto("").expect("start mosquitto"))
     }
 
+    /// A fresh Mosquitto whose services speak MQTT 5 (see [`speak`]).
+    pub fn mosquitto_v5() -> Self {
+        let broker = BrokerProcess::mosquitto("").expect("start mosquitto");
+        speak(&broker.url(), Protocol::V5);
+        Self::Process(broker)
+    }
+
     /// Its URL.
     pub fn url(&self) -> String {
         match self {
@@ -54,10 +65,30 @@ pub fn unique(what: &str) -> String {
     )
 }
 
-/// A configuration for tests: health on, fast reconnects.
+fn protocols() -> std::sync::MutexGuard<'static, HashMap<String, Protocol>> {
+    static PROTOCOLS: OnceLock<Mutex<HashMap<String, Protocol>>> = OnceLock::new();
+    PROTOCOLS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Makes the services of a test's broker speak `protocol`: [`config`] and [`protocol_of`] look
+/// it up by the broker's URL, so that a scenario written once runs on 3.1.1 and on MQTT 5.
+pub fn speak(url: &str, protocol: Protocol) {
+    protocols().insert(url.to_owned(), protocol);
+}
+
+/// The protocol the services of the broker at `url` speak (3.1.1 unless [`speak`] said so).
+pub fn protocol_of(url: &str) -> Protocol {
+    protocols().get(url).copied().unwrap_or_default()
+}
+
+/// A configuration for tests: health on, fast reconnects, the broker's protocol.
 pub fn config(url: &str, client_id: &str) -> ConfigBuilder {
     init_tracing();
     MqttConfig::builder()
+        .protocol(protocol_of(url))
         .url(url)
         .client_id(client_id)
         .health(true)
@@ -136,8 +167,9 @@ pub fn init_tracing() {
     }
 }
 
-/// Declares each scenario `async fn name(broker: TestBroker)` once per broker: `embedded::name`
-/// and `mosquitto::name` (ignored, visibly, where Mosquitto is not installed).
+/// Declares each scenario `async fn name(broker: TestBroker)` once per broker: `embedded::name`,
+/// `mosquitto::name` and `mosquitto_v5::name`, the services speaking MQTT 5 (the Mosquitto ones
+/// ignored, visibly, where Mosquitto is not installed). The embedded broker (rumqttd) is 3.1.1.
 ///
 /// `broker_suite!(fresh: …)` gives each embedded test a broker of its own (the shared one
 /// would mix up services with fixed topics and client ids).
@@ -167,12 +199,22 @@ macro_rules! broker_suite {
                 }
             )*
         }
+        mod mosquitto_v5 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(has_mosquitto), ignore = "mosquitto is not installed: apt-get install -y mosquitto")]
+                async fn $name() {
+                    super::$name($crate::TestBroker::mosquitto_v5()).await
+                }
+            )*
+        }
     };
 }
 
 /// Declares each scenario `async fn name(broker: BrokerProcess)` once per broker that a test
-/// can stop and restart: `restarted_embedded::name` (this crate's rumqttd binary) and
-/// `restarted_mosquitto::name` (ignored, visibly, where Mosquitto is not installed).
+/// can stop and restart: `restarted_embedded::name` (this crate's rumqttd binary),
+/// `restarted_mosquitto::name` and `restarted_mosquitto_v5::name` (services on MQTT 5; both
+/// ignored, visibly, where Mosquitto is not installed).
 #[macro_export]
 macro_rules! restart_suite {
     ($($name:ident),* $(,)?) => {
@@ -191,6 +233,17 @@ macro_rules! restart_suite {
                 #[cfg_attr(not(has_mosquitto), ignore = "mosquitto is not installed: apt-get install -y mosquitto")]
                 async fn $name() {
                     super::$name(tars_mqtt::testing::BrokerProcess::mosquitto("").expect("start mosquitto")).await
+                }
+            )*
+        }
+        mod restarted_mosquitto_v5 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(has_mosquitto), ignore = "mosquitto is not installed: apt-get install -y mosquitto")]
+                async fn $name() {
+                    let broker = tars_mqtt::testing::BrokerProcess::mosquitto("").expect("start mosquitto");
+                    $crate::speak(&broker.url(), tars_mqtt::config::Protocol::V5);
+                    super::$name(broker).await
                 }
             )*
         }

@@ -23,6 +23,7 @@ const EXTRACTORS: &[&str] = &[
     "Publisher",
     "State",
     "Param",
+    "Properties",
 ];
 const PAYLOAD_WRAPPERS: &[&str] = &["Json", "Envelope"];
 /// The runtime's argument lists go up to 16 elements, one of which is the state (`&self`).

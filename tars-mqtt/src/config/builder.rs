@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::env::*;
-use super::{BrokerAddress, MqttConfig, redact_url};
+use super::{BrokerAddress, MqttConfig, Protocol, redact_url};
 use crate::error::ConfigError;
 
 /// Layered configuration: each setter (or [`ConfigBuilder::env`]) overrides what came before.
@@ -36,6 +36,9 @@ pub struct ConfigBuilder {
     reconnect_min_delay: Option<f64>,
     reconnect_max_delay: Option<f64>,
     persistent_session: Option<bool>,
+    protocol: Option<Protocol>,
+    session_expiry: Option<f64>,
+    no_local: Option<bool>,
     ca_file: Option<PathBuf>,
     max_packet_size: Option<usize>,
     outgoing_capacity: Option<usize>,
@@ -82,6 +85,13 @@ impl ConfigBuilder {
         reconnect_max_delay: Duration => reconnect_max_delay = |d: Duration| d.as_secs_f64();
         /// Persistent session + acknowledge-after-handler (`MQTT_PERSISTENT_SESSION`).
         persistent_session: bool => persistent_session;
+        /// Protocol version (`MQTT_PROTOCOL`: `3.1.1` or `5`), default 3.1.1.
+        protocol: Protocol => protocol;
+        /// MQTT 5: how long the broker keeps a persistent session after a disconnection
+        /// (`MQTT_SESSION_EXPIRY`, seconds); unset, for ever.
+        session_expiry: Duration => session_expiry = |d: Duration| d.as_secs_f64();
+        /// MQTT 5: do not receive the service's own publishes (`MQTT_NO_LOCAL`), default off.
+        no_local: bool => no_local;
         /// Extra trusted CA for `mqtts://` (`MQTT_CA_FILE`).
         ca_file: impl Into<PathBuf> => ca_file;
         /// Largest packet in bytes (`MQTT_MAX_PACKET_SIZE`), default 1 MiB.
@@ -111,17 +121,22 @@ impl ConfigBuilder {
         if let Some((_, v)) = get(ENV_CA_FILE) {
             self.ca_file = Some(v.into());
         }
+        if let Some((var, v)) = get(ENV_PROTOCOL) {
+            self.protocol = Some(v.parse().map_err(|rule: String| invalid(var, &rule, &v))?);
+        }
         let seconds = |var| get(var).map(|(var, v)| parse_seconds(var, &v)).transpose();
         let flag = |var| get(var).map(|(var, v)| parse_bool(var, &v)).transpose();
         let count = |var| get(var).map(|(var, v)| parse_count(var, &v)).transpose();
         self.keepalive = seconds(ENV_KEEPALIVE)?.or(self.keepalive);
         self.heartbeat_interval = seconds(ENV_HEARTBEAT_INTERVAL)?.or(self.heartbeat_interval);
         self.dedupe_ttl = seconds(ENV_DEDUPE_TTL)?.or(self.dedupe_ttl);
+        self.session_expiry = seconds(ENV_SESSION_EXPIRY)?.or(self.session_expiry);
         self.reconnect_min_delay = seconds(ENV_RECONNECT_MIN_DELAY)?.or(self.reconnect_min_delay);
         self.reconnect_max_delay = seconds(ENV_RECONNECT_MAX_DELAY)?.or(self.reconnect_max_delay);
         self.health = flag(ENV_ENABLE_HEALTH)?.or(self.health);
         self.heartbeat = flag(ENV_ENABLE_HEARTBEAT)?.or(self.heartbeat);
         self.persistent_session = flag(ENV_PERSISTENT_SESSION)?.or(self.persistent_session);
+        self.no_local = flag(ENV_NO_LOCAL)?.or(self.no_local);
         self.dedupe_max_entries = count(ENV_DEDUPE_MAX_ENTRIES)?.or(self.dedupe_max_entries);
         self.max_packet_size = count(ENV_MAX_PACKET_SIZE)?.or(self.max_packet_size);
         Ok(self)
@@ -133,6 +148,7 @@ impl ConfigBuilder {
         let times = self.times()?;
         let (dedupe_ttl, dedupe_max_entries) = self.dedup()?;
         let (max_packet_size, outgoing_capacity) = self.limits()?;
+        let session_expiry = self.expiry()?;
         if self.ca_file.is_some() && !broker.tls {
             return Err(invalid(
                 ENV_CA_FILE,
@@ -156,6 +172,9 @@ impl ConfigBuilder {
             reconnect_min_delay: times.reconnect_min_delay,
             reconnect_max_delay: times.reconnect_max_delay,
             persistent_session: self.persistent_session.unwrap_or(false),
+            protocol: self.protocol.unwrap_or_default(),
+            session_expiry,
+            no_local: self.no_local.unwrap_or(false),
             ca_file: self.ca_file,
             max_packet_size,
             outgoing_capacity,
@@ -243,6 +262,22 @@ impl ConfigBuilder {
             (ttl > 0.0).then(|| Duration::from_secs_f64(ttl)),
             max_entries,
         ))
+    }
+
+    /// MQTT 5's session expiry: whole seconds that fit the property (0 ends the session with the
+    /// connection, which is what a service without a persistent session gets anyway).
+    fn expiry(&self) -> Result<Option<Duration>, ConfigError> {
+        let Some(secs) = self.session_expiry else {
+            return Ok(None);
+        };
+        let ok = (0.0..f64::from(u32::MAX)).contains(&secs) && secs.fract() == 0.0;
+        check(
+            ENV_SESSION_EXPIRY,
+            secs,
+            ok,
+            "whole seconds, from 0 to 4294967294",
+        )?;
+        Ok(Some(Duration::from_secs(secs as u64)))
     }
 
     /// The maximum packet size and the outgoing queue's capacity.

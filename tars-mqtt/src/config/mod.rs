@@ -43,6 +43,58 @@ pub mod env {
     pub const ENV_CA_FILE: &str = "MQTT_CA_FILE";
     /// Largest packet accepted or sent, in bytes (tars-mqtt addition).
     pub const ENV_MAX_PACKET_SIZE: &str = "MQTT_MAX_PACKET_SIZE";
+    /// Protocol version: `3.1.1` (default) or `5` (tars-mqtt addition).
+    pub const ENV_PROTOCOL: &str = "MQTT_PROTOCOL";
+    /// How long the broker keeps a persistent session after a disconnection, in seconds
+    /// (MQTT 5 only; tars-mqtt addition).
+    pub const ENV_SESSION_EXPIRY: &str = "MQTT_SESSION_EXPIRY";
+    /// Do not receive this service's own publishes on its subscriptions (MQTT 5 only;
+    /// tars-mqtt addition).
+    pub const ENV_NO_LOCAL: &str = "MQTT_NO_LOCAL";
+}
+
+/// The MQTT protocol version a service speaks.
+///
+/// The envelope, the topics and every behaviour of the framework are the same on both; MQTT 5
+/// adds properties (response topic, correlation data, user properties, expiry) and reason codes.
+/// See `docs/mqtt5.md`.
+///
+/// ```
+/// use tars_mqtt::config::Protocol;
+/// assert_eq!("5".parse::<Protocol>().unwrap(), Protocol::V5);
+/// assert_eq!("3.1.1".parse::<Protocol>().unwrap(), Protocol::V311);
+/// assert!("6".parse::<Protocol>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// MQTT 3.1.1, the default (what the Python services speak).
+    #[default]
+    V311,
+    /// MQTT 5.
+    V5,
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    /// `3.1.1`, `311` or `4` (its protocol level) for 3.1.1; `5` or `5.0` for MQTT 5.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "3.1.1" | "311" | "4" => Ok(Self::V311),
+            "5" | "5.0" => Ok(Self::V5),
+            _ => Err("must be `3.1.1` or `5`".to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::V311 => "3.1.1",
+            Self::V5 => "5",
+        })
+    }
 }
 
 /// The complete, validated configuration of one service connection.
@@ -75,6 +127,14 @@ pub struct MqttConfig {
     pub reconnect_max_delay: Duration,
     /// Keep the broker session across reconnects and acknowledge QoS 1 messages after their handlers.
     pub persistent_session: bool,
+    /// The protocol version (default 3.1.1).
+    pub protocol: Protocol,
+    /// MQTT 5: how long the broker keeps a persistent session after a disconnection (`None`:
+    /// for ever, as in 3.1.1). Without a persistent session the session ends with the connection.
+    pub session_expiry: Option<Duration>,
+    /// MQTT 5: subscribe with No Local, so the broker does not deliver this service's own
+    /// publishes back to it.
+    pub no_local: bool,
     /// Extra CA certificate (PEM file) trusted for `mqtts://`, besides the system roots.
     pub ca_file: Option<PathBuf>,
     /// Largest MQTT packet accepted or sent.

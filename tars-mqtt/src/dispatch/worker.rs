@@ -5,12 +5,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
+use tracing::Instrument;
 
 use super::queue::BoundedQueue;
 use super::report::{ErrorHook, ErrorKind, ErrorReport, SharedError, report};
 use crate::handler::{ErasedHandler, Reply};
 use crate::inbound::Inbound;
 use crate::message::Context;
+use crate::properties::{Properties, in_trace};
 use crate::publisher::Publisher;
 use crate::route::{RouteMeta, RouteStats};
 
@@ -37,6 +39,25 @@ impl<S: Send + Sync + 'static> Worker<S> {
         handler: &Arc<dyn ErasedHandler<S>>,
         inbound: Arc<Inbound>,
     ) {
+        // MQTT 5 trace context: the handler's span continues the message's trace, and what it
+        // publishes (its reply included) carries the trace on.
+        let trace = inbound.properties.as_ref().and_then(|p| p.traceparent());
+        let span = match &trace {
+            Some(t) => tracing::info_span!("handle", route = %meta.name,
+                trace_id = %t.trace_id(), parent_id = %t.parent_id()),
+            None => tracing::info_span!("handle", route = %meta.name),
+        };
+        in_trace(trace, self.handle_traced(meta, handler, inbound))
+            .instrument(span)
+            .await;
+    }
+
+    async fn handle_traced(
+        &self,
+        meta: &Arc<RouteMeta>,
+        handler: &Arc<dyn ErasedHandler<S>>,
+        inbound: Arc<Inbound>,
+    ) {
         let ctx = Context {
             inbound: inbound.clone(),
             route: meta.clone(),
@@ -53,7 +74,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 RouteStats::bump(&meta.stats.failed);
                 let message = failure.message.clone();
                 self.report(meta, &inbound, failure);
-                if meta.reply.is_some() {
+                if meta.reply.is_some() || response_topic(&inbound).is_some() {
                     let data = serde_json::value::to_raw_value(&serde_json::json!({
                         "ok": false,
                         "err": message,
@@ -100,12 +121,41 @@ impl<S: Send + Sync + 'static> Worker<S> {
         event_type: &str,
         data: &serde_json::value::RawValue,
     ) {
-        let Some(reply) = &meta.reply else {
-            tracing::warn!(
-                route = %meta.name,
-                "the handler returned a reply but the route has no reply topic; nothing published"
-            );
-            return;
+        // MQTT 5: a request's Response Topic comes first, with its Correlation Data echoed.
+        let (topic, mut properties) = match response_topic(inbound) {
+            Some(topic) => {
+                let correlation = inbound
+                    .properties
+                    .as_ref()
+                    .and_then(|p| p.correlation_data.clone());
+                let properties = Properties {
+                    correlation_data: correlation,
+                    ..Properties::default()
+                };
+                (topic, Some(properties))
+            }
+            None => match &meta.reply {
+                Some(reply) => (reply.topic.as_str(), None),
+                None => {
+                    tracing::warn!(
+                        route = %meta.name,
+                        "the handler returned a reply but the route has no reply topic; nothing published"
+                    );
+                    return;
+                }
+            },
+        };
+        if let Some(extra) = &meta.reply_properties {
+            let mut merged = extra.clone();
+            if let Some(own) = properties.take() {
+                merged.correlation_data = own.correlation_data;
+            }
+            properties = Some(merged);
+        }
+        let event_type = if event_type.is_empty() {
+            "reply"
+        } else {
+            event_type
         };
         let id = inbound
             .header()
@@ -114,7 +164,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
             .unwrap_or_else(crate::envelope::new_id);
         if let Err(e) = self
             .publisher
-            .publish_envelope(&reply.topic, &id, event_type, data, meta.qos, false)
+            .publish_envelope(topic, &id, event_type, data, meta.qos, false, properties)
             .await
         {
             self.report(meta, inbound, Failure::new(ErrorKind::Reply, Arc::new(e)));
@@ -135,6 +185,13 @@ impl<S: Send + Sync + 'static> Worker<S> {
             },
         );
     }
+}
+
+/// The MQTT 5 Response Topic of a request, when it has a valid one.
+fn response_topic(inbound: &Inbound) -> Option<&str> {
+    let topic = inbound.properties.as_ref()?.response_topic.as_deref()?;
+    crate::topic::validate_topic_name(topic).ok()?;
+    Some(topic)
 }
 
 /// Why a run did not succeed.

@@ -140,6 +140,7 @@ async fn the_echo_example_echoes(broker: TestBroker) {
         .defaults
         .builder()
         .url(broker.url())
+        .protocol(tars_mqtt_it::protocol_of(&broker.url()))
         .build()
         .unwrap();
     let service = echo::Echo.start(config).unwrap();

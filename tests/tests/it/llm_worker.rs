@@ -17,7 +17,12 @@ use crate::memory_worker::port as memory;
 async fn the_llm_worker_asks_the_memory_worker_inside_its_handler(broker: TestBroker) {
     let url = broker.url();
     let config = |defaults: &tars_mqtt::service::ServiceDefaults| {
-        defaults.builder().url(&url).build().unwrap()
+        defaults
+            .builder()
+            .url(&url)
+            .protocol(tars_mqtt_it::protocol_of(&url))
+            .build()
+            .unwrap()
     };
     let memory = Runtime::service(
         config(&memory::MemoryWorker::INFO.defaults),

@@ -72,6 +72,7 @@ fn config<S: Service>(broker: &TestBroker) -> MqttConfig {
         .defaults
         .builder()
         .url(broker.url())
+        .protocol(tars_mqtt_it::protocol_of(&broker.url()))
         .reconnect_min_delay(Duration::from_millis(100))
         .reconnect_max_delay(Duration::from_millis(500))
         .build()
@@ -292,6 +293,7 @@ async fn shared_handlers_split_the_load(broker: TestBroker) {
             .defaults
             .builder()
             .url(broker.url())
+            .protocol(tars_mqtt_it::protocol_of(&broker.url()))
             .client_id(unique(tag))
             .build()
             .unwrap();
@@ -365,6 +367,10 @@ async fn topics_can_be_overridden_from_the_environment(broker: TestBroker) {
     peer.subscribe("system/health/+").await;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-macro-service"))
         .env("MQTT_URL", broker.url())
+        .env(
+            "MQTT_PROTOCOL",
+            tars_mqtt_it::protocol_of(&broker.url()).to_string(),
+        )
         .env("ECHO_TOPIC", "custom/echo")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -389,6 +395,10 @@ async fn topics_can_be_overridden_from_the_environment(broker: TestBroker) {
     // An invalid override is refused at start-up, naming the handler, its location and the variable.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-macro-service"))
         .env("MQTT_URL", broker.url())
+        .env(
+            "MQTT_PROTOCOL",
+            tars_mqtt_it::protocol_of(&broker.url()).to_string(),
+        )
         .env("MQTT_CLIENT_ID", unique("env"))
         .env("ECHO_TOPIC", "bad/#/topic")
         .output()

@@ -11,6 +11,7 @@ mod layers;
 mod llm_worker;
 mod macros;
 mod memory_worker;
+mod mqtt5;
 mod poison;
 mod presence;
 mod reconnect;
@@ -27,6 +28,7 @@ fn echo_process(url: &str, client_id: &str, prefix: &str) -> std::process::Comma
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tars-test-service"));
     command
         .env("MQTT_URL", url)
+        .env("MQTT_PROTOCOL", tars_mqtt_it::protocol_of(url).to_string())
         .env("MQTT_CLIENT_ID", client_id)
         .env("MQTT_ENABLE_HEALTH", "true")
         .env("TEST_PREFIX", prefix)

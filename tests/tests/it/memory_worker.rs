@@ -105,11 +105,12 @@ impl CharacterDir {
     }
 }
 
-fn start(url: &str, dir: Option<PathBuf>, name: &str) -> ServiceHandle {
+pub(crate) fn start(url: &str, dir: Option<PathBuf>, name: &str) -> ServiceHandle {
     let config = MemoryWorker::INFO
         .defaults
         .builder()
         .url(url)
+        .protocol(tars_mqtt_it::protocol_of(url))
         .reconnect_min_delay(Duration::from_millis(100))
         .reconnect_max_delay(Duration::from_millis(500))
         .build()

@@ -312,15 +312,27 @@ async fn handler_errors_reach_the_requester(broker: TestBroker) {
     // The raw client is there for what the framework does not wrap.
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
     peer.subscribe(&format!("{p}/raw")).await;
-    tars_mqtt::raw::client(&publisher)
-        .publish(
-            format!("{p}/raw"),
-            tars_mqtt::raw::rumqttc::QoS::AtLeastOnce,
-            false,
-            "raw bytes",
-        )
-        .await
-        .unwrap();
+    match tars_mqtt::raw::client(&publisher) {
+        Some(client) => client
+            .publish(
+                format!("{p}/raw"),
+                tars_mqtt::raw::rumqttc::QoS::AtLeastOnce,
+                false,
+                "raw bytes",
+            )
+            .await
+            .unwrap(),
+        None => tars_mqtt::raw::client_v5(&publisher)
+            .expect("a client of one version or the other")
+            .publish(
+                format!("{p}/raw"),
+                tars_mqtt::raw::rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+                false,
+                "raw bytes",
+            )
+            .await
+            .unwrap(),
+    }
     assert_eq!(
         &peer.expect(&format!("{p}/raw"), WAIT).await.payload[..],
         b"raw bytes"

@@ -17,45 +17,92 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use rumqttc::{EventLoop, Publish, QoS, Request};
+/// What the outbox needs of a rumqttc event loop (3.1.1 and 5 each have their own types).
+pub(crate) trait Queue {
+    /// The version's PUBLISH.
+    type Publish: Clone;
+    /// The version's request (what `pending` holds).
+    type Request;
 
-#[derive(Debug, Default)]
-pub(crate) struct Outbox {
+    /// Requests to send first on the next connection.
+    fn pending(&mut self) -> &mut VecDeque<Self::Request>;
+    /// The publish rumqttc parked for want of a free packet id.
+    fn collision(&mut self) -> &mut Option<Self::Publish>;
+    /// Packet ids in use: 1 to this.
+    fn window(&self) -> u16;
+    /// Sorts a pending request.
+    fn sort(request: Self::Request) -> Pending<Self::Publish, Self::Request>;
+    /// The publish a pending request sends, if it is one.
+    fn publish(request: &Self::Request) -> Option<&Self::Publish>;
+    /// The packet id a pending request holds (a numbered publish, or a PUBREL).
+    fn holds(request: &Self::Request) -> Option<u16>;
+    /// A publish as a request, with this packet id.
+    fn numbered(publish: Self::Publish, pkid: u16) -> Self::Request;
+    /// A publish's packet id.
+    fn pkid(publish: &Self::Publish) -> u16;
+    /// A publish's topic.
+    fn topic(publish: &Self::Publish) -> &[u8];
+}
+
+/// A pending request, sorted.
+pub(crate) enum Pending<P, R> {
+    /// A QoS ≥ 1 publish without a packet id yet.
+    Unnumbered(P),
+    /// A SUBSCRIBE (the controller sends its own).
+    Subscribe,
+    /// Anything else, kept as it is.
+    Keep(R),
+}
+
+#[derive(Debug)]
+pub(crate) struct Outbox<P> {
     /// QoS ≥ 1 publishes without a packet id yet, oldest first.
-    held: VecDeque<Publish>,
+    held: VecDeque<P>,
     /// Everything rumqttc and the outbox held at the last disconnection, for a lost session.
-    unsent: Vec<Publish>,
+    unsent: Vec<P>,
     /// Packet id of the publish rumqttc had parked before the current poll.
     parked: Option<u16>,
 }
 
-impl Outbox {
+impl<P> Default for Outbox<P> {
+    fn default() -> Self {
+        Self {
+            held: VecDeque::new(),
+            unsent: Vec::new(),
+            parked: None,
+        }
+    }
+}
+
+impl<P: Clone> Outbox<P> {
     /// After a connection error: rumqttc has moved its in-flight publishes and the queued
     /// requests to `pending`. Publishes for which `skip` holds are left out of the copy.
     ///
     /// SUBSCRIBEs not sent yet are dropped: the controller subscribes again, after the
     /// CONNACK, to every filter the broker has not confirmed, and matches the SUBACKs with the
     /// packet ids of those new SUBSCRIBEs; an old one sent first would take its place.
-    pub(crate) fn on_disconnect(&mut self, eventloop: &mut EventLoop, skip: impl Fn(&str) -> bool) {
-        let mut kept = VecDeque::with_capacity(eventloop.pending.len());
-        for request in eventloop.pending.drain(..) {
-            match request {
-                Request::Publish(p) if p.qos != QoS::AtMostOnce && p.pkid == 0 => {
-                    self.held.push_back(p)
-                }
-                Request::Subscribe(_) => {}
-                other => kept.push_back(other),
+    pub(crate) fn on_disconnect<Q>(&mut self, eventloop: &mut Q, skip: impl Fn(&[u8]) -> bool)
+    where
+        Q: Queue<Publish = P>,
+    {
+        let pending = std::mem::take(eventloop.pending());
+        let mut kept = VecDeque::with_capacity(pending.len());
+        for request in pending {
+            match Q::sort(request) {
+                Pending::Unnumbered(p) => self.held.push_back(p),
+                Pending::Subscribe => {}
+                Pending::Keep(other) => kept.push_back(other),
             }
         }
-        eventloop.pending = kept;
-        let pending = eventloop.pending.iter().filter_map(|r| match r {
-            Request::Publish(p) => Some(p),
-            _ => None,
-        });
-        self.unsent = pending
-            .chain(eventloop.state.collision.as_ref())
+        *eventloop.pending() = kept;
+        let collision = eventloop.collision().clone();
+        self.unsent = eventloop
+            .pending()
+            .iter()
+            .filter_map(Q::publish)
+            .chain(collision.as_ref())
             .chain(&self.held)
-            .filter(|p| !skip(&p.topic))
+            .filter(|p| !skip(Q::topic(p)))
             .cloned()
             .collect();
     }
@@ -63,28 +110,19 @@ impl Outbox {
     /// After a CONNACK. Without a session rumqttc has dropped its list: returns the copy to send
     /// again (and clears a parked publish, which it also holds). With a session, hands the held
     /// publishes the packet ids the retransmitted ones leave free.
-    pub(crate) fn on_connack(
-        &mut self,
-        eventloop: &mut EventLoop,
-        session_present: bool,
-    ) -> Vec<Publish> {
+    pub(crate) fn on_connack<Q>(&mut self, eventloop: &mut Q, session_present: bool) -> Vec<P>
+    where
+        Q: Queue<Publish = P>,
+    {
         if !session_present {
-            eventloop.state.collision = None;
+            *eventloop.collision() = None;
             self.held.clear();
             return std::mem::take(&mut self.unsent);
         }
         self.unsent.clear();
-        let mut busy: HashSet<u16> = eventloop
-            .pending
-            .iter()
-            .filter_map(|r| match r {
-                Request::Publish(p) if p.pkid != 0 => Some(p.pkid),
-                Request::PubRel(r) => Some(r.pkid),
-                _ => None,
-            })
-            .collect();
-        busy.extend(eventloop.state.collision.as_ref().map(|p| p.pkid));
-        let free: Vec<u16> = (1..=eventloop.mqtt_options.inflight())
+        let mut busy: HashSet<u16> = eventloop.pending().iter().filter_map(Q::holds).collect();
+        busy.extend(eventloop.collision().as_ref().map(Q::pkid));
+        let free: Vec<u16> = (1..=eventloop.window())
             .filter(|pkid| !busy.contains(pkid))
             .collect();
         for pkid in free {
@@ -94,29 +132,30 @@ impl Outbox {
     }
 
     /// Before each poll.
-    pub(crate) fn before_poll(&mut self, eventloop: &EventLoop) {
-        self.parked = eventloop.state.collision.as_ref().map(|p| p.pkid);
+    pub(crate) fn before_poll<Q: Queue<Publish = P>>(&mut self, eventloop: &mut Q) {
+        self.parked = eventloop.collision().as_ref().map(Q::pkid);
     }
 
     /// After an acknowledgement freed `pkid` (PUBACK, or PUBCOMP for QoS 2): the next held
     /// publish takes it, unless rumqttc gave it to the publish it had parked.
-    pub(crate) fn on_ack(&mut self, eventloop: &mut EventLoop, pkid: u16) {
+    pub(crate) fn on_ack<Q: Queue<Publish = P>>(&mut self, eventloop: &mut Q, pkid: u16) {
         if self.parked != Some(pkid) {
             self.release(eventloop, pkid);
         }
     }
 
-    fn release(&mut self, eventloop: &mut EventLoop, pkid: u16) {
-        if let Some(mut publish) = self.held.pop_front() {
-            publish.pkid = pkid;
-            eventloop.pending.push_back(Request::Publish(publish));
+    fn release<Q: Queue<Publish = P>>(&mut self, eventloop: &mut Q, pkid: u16) {
+        if let Some(publish) = self.held.pop_front() {
+            eventloop.pending().push_back(Q::numbered(publish, pkid));
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, PubAck};
+    use rumqttc::{
+        AsyncClient, Event, EventLoop, MqttOptions, Outgoing, PubAck, Publish, QoS, Request,
+    };
 
     use super::*;
 
@@ -168,7 +207,7 @@ mod tests {
         assert_eq!(send_pending(&mut el), (vec![0, 1, 2, 3], false));
         let mut sent = Vec::new();
         for pkid in [2, 1, 4, 3, 2, 1] {
-            outbox.before_poll(&el);
+            outbox.before_poll(&mut el);
             el.state
                 .handle_incoming_packet(rumqttc::Incoming::PubAck(PubAck::new(pkid)))
                 .unwrap();
@@ -211,7 +250,7 @@ mod tests {
         parked.pkid = 1;
         el.state.collision = Some(parked);
         let mut outbox = Outbox::default();
-        outbox.on_disconnect(&mut el, |t| t.starts_with("system/"));
+        outbox.on_disconnect(&mut el, |t| t.starts_with(b"system/"));
         el.pending.clear();
         let unsent = outbox.on_connack(&mut el, false);
         let payloads: Vec<u8> = unsent.iter().map(|p| p.payload[0]).collect();
