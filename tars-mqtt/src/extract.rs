@@ -40,7 +40,7 @@ pub enum ExtractError {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tars-mqtt extractor",
     label = "not an extractor",
-    note = "extractors are `Context`, `Topic`, `TopicParams`, `Param<T, N>`, `Raw`, `State<S>` and `Publisher`; \
+    note = "extractors are `Context`, `Topic`, `TopicParams`, `Param<T, N>`, `Raw`, `State<S>`, `Publisher` and `Properties`; \
             the decoded payload is `Json<T>`, `Envelope<T>` or any `serde::Deserialize` type"
 )]
 pub trait FromMessage<S>: Sized {

@@ -232,6 +232,8 @@ impl AckSender for ClientHandle {
 }
 
 /// The event loop of the protocol in use.
+// One per service, moved once into its task: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum EventLoop {
     V4(v4::Loop),
     V5(v5::Loop),

@@ -1,5 +1,9 @@
 //! The publisher: events as envelopes, raw payloads, and correlated request/reply.
 
+mod event;
+
+pub use event::EventBuilder;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -331,96 +335,6 @@ impl Publisher {
 
     pub(crate) fn client(&self) -> &ClientHandle {
         &self.shared.client
-    }
-}
-
-/// An event being published; `.await` it. See [`Publisher::event`].
-#[must_use = "an event is only published when awaited"]
-pub struct EventBuilder {
-    publisher: Publisher,
-    topic: String,
-    event_type: String,
-    data: Result<Box<RawValue>, PublishError>,
-    qos: QoS,
-    retain: bool,
-    id: Option<String>,
-    properties: Option<Properties>,
-}
-
-impl EventBuilder {
-    /// MQTT 5 properties to send with it (replacing any set before; not sent on 3.1.1).
-    pub fn properties(mut self, properties: Properties) -> Self {
-        self.properties = Some(properties);
-        self
-    }
-    /// Adds an MQTT 5 user property (not sent on 3.1.1).
-    ///
-    /// ```no_run
-    /// # async fn f(publisher: tars_mqtt::Publisher) -> Result<(), tars_mqtt::PublishError> {
-    /// # use std::time::Duration;
-    /// publisher
-    ///     .event("tts/say", "tts.say", &serde_json::json!({"text": "hello"}))
-    ///     .user_property("tenant", "tars")
-    ///     .message_expiry(Duration::from_secs(30))
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn user_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        let properties = self.properties.take().unwrap_or_default();
-        self.properties = Some(properties.with_user_property(name, value));
-        self
-    }
-    /// MQTT 5 content type (not sent on 3.1.1).
-    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
-        let properties = self.properties.take().unwrap_or_default();
-        self.properties = Some(properties.with_content_type(content_type));
-        self
-    }
-    /// MQTT 5 message expiry: the broker discards the message for subscribers that have not
-    /// received it within `expiry` (not sent on 3.1.1).
-    pub fn message_expiry(mut self, expiry: Duration) -> Self {
-        let properties = self.properties.take().unwrap_or_default();
-        self.properties = Some(properties.with_message_expiry(expiry));
-        self
-    }
-    /// QoS (default 1).
-    pub fn qos(mut self, qos: QoS) -> Self {
-        self.qos = qos;
-        self
-    }
-    /// Retain flag (default false).
-    pub fn retain(mut self, retain: bool) -> Self {
-        self.retain = retain;
-        self
-    }
-    /// Uses this id instead of a fresh one: pass a request's id to correlate with it.
-    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
-        self
-    }
-}
-
-impl IntoFuture for EventBuilder {
-    type Output = Result<String, PublishError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let data = self.data?;
-            let id = self.id.unwrap_or_else(new_id);
-            self.publisher
-                .publish_envelope(
-                    &self.topic,
-                    &id,
-                    &self.event_type,
-                    &data,
-                    self.qos,
-                    self.retain,
-                    self.properties,
-                )
-                .await?;
-            Ok(id)
-        })
     }
 }
 
