@@ -3,12 +3,14 @@
 //! Python services' contracts are published beside the repository (`../shared/contracts/py-tars`),
 //! so the check that `tests/contracts/py-tars` is an exact copy of them runs; and
 //! `cfg(has_python_peer)` when `python3` can import paho-mqtt and jsonschema, so the Python
-//! peer test runs (and is ignored with the install command otherwise).
+//! peer test runs (and is ignored with the install command otherwise); and
+//! `cfg(has_mosquitto_clients)` when `mosquitto_rr` is on the `PATH`, for the MQTT 5 peer tests.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_mosquitto)");
     println!("cargo::rustc-check-cfg=cfg(has_shared_contracts)");
     println!("cargo::rustc-check-cfg=cfg(has_python_peer)");
+    println!("cargo::rustc-check-cfg=cfg(has_mosquitto_clients)");
     let python_peer = std::process::Command::new("python3")
         .args(["-c", "import paho.mqtt.client, jsonschema"])
         .output()
@@ -38,5 +40,11 @@ fn main() {
         });
     if found {
         println!("cargo::rustc-cfg=has_mosquitto");
+    }
+    let clients = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|d| d.join("mosquitto_rr").is_file())
+    });
+    if clients {
+        println!("cargo::rustc-cfg=has_mosquitto_clients");
     }
 }

@@ -22,22 +22,6 @@ fn broker(extra: &str) -> BrokerProcess {
     broker
 }
 
-/// Whether Mosquitto's clients are installed; says so when they are not.
-fn clients_installed() -> bool {
-    let found = Command::new("mosquitto_rr")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        eprintln!(
-            "SKIPPED: mosquitto_rr/_pub/_sub are not installed (apt-get install -y mosquitto-clients)"
-        );
-    }
-    found
-}
-
 /// Runs a Mosquitto client against `broker` (MQTT 5), failing the test on a non-zero exit.
 fn run(program: &str, broker: &BrokerProcess, args: &[&str]) -> Output {
     let port = broker.port().to_string();
@@ -92,9 +76,6 @@ fn lines(out: Output) -> Vec<String> {
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn mosquitto_rr_is_answered_on_its_response_topic() {
-    if !clients_installed() {
-        return;
-    }
     let broker = broker("");
     let worker = crate::memory_worker::start(&broker.url(), None, "TARS");
     worker.wait_ready(WAIT).await.unwrap();
@@ -158,9 +139,6 @@ async fn mosquitto_rr_is_answered_on_its_response_topic() {
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn properties_and_trace_context_flow_through_a_handler() {
-    if !clients_installed() {
-        return;
-    }
     let broker = broker("");
     let seen = Arc::new(Mutex::new(None::<Properties>));
     let record = seen.clone();
@@ -266,18 +244,14 @@ const DYNSEC: &str = r#"{
 
 /// Where Debian's mosquitto package puts the plugin.
 fn dynsec_plugin() -> Option<std::path::PathBuf> {
-    let found = std::fs::read_dir("/usr/lib")
+    std::fs::read_dir("/usr/lib")
         .ok()?
         .flatten()
         .map(|dir| dir.path().join("mosquitto_dynamic_security.so"))
         .chain([std::path::PathBuf::from(
             "/usr/lib/mosquitto_dynamic_security.so",
         )])
-        .find(|p| p.exists());
-    if found.is_none() {
-        eprintln!("SKIPPED: mosquitto_dynamic_security.so (package mosquitto) was not found");
-    }
-    found
+        .find(|p| p.exists())
 }
 
 /// Refusals carry their reason code's name: a subscription and a publish the broker's access
@@ -290,9 +264,8 @@ fn dynsec_plugin() -> Option<std::path::PathBuf> {
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn refusals_reach_the_readiness_state_with_their_names() {
-    let Some(plugin) = dynsec_plugin() else {
-        return;
-    };
+    let plugin = dynsec_plugin()
+        .expect("mosquitto_dynamic_security.so, which Debian's mosquitto package installs");
     let dir = tars_mqtt_it::TempDir::new("dynsec");
     let rules = dir.path().join("dynamic-security.json");
     std::fs::write(&rules, DYNSEC).unwrap();
@@ -393,25 +366,21 @@ async fn refusals_reach_the_readiness_state_with_their_names() {
             "more",
         ])
         .output();
-    match ctrl {
-        Err(e) => eprintln!("SKIPPED the administrative part: mosquitto_ctrl did not run ({e})"),
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let error = tokio::time::timeout(WAIT, backed_off)
-                .await
-                .expect("the broker drops the service")
-                .unwrap();
-            assert!(!error.is_empty());
-            service
-                .wait_ready(WAIT)
-                .await
-                .expect("the service reconnects");
-        }
-    }
+    let out = ctrl.expect("mosquitto_ctrl (package mosquitto) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let error = tokio::time::timeout(WAIT, backed_off)
+        .await
+        .expect("the broker drops the service")
+        .unwrap();
+    assert!(!error.is_empty());
+    service
+        .wait_ready(WAIT)
+        .await
+        .expect("the service reconnects");
     service.shutdown().await;
 }
 
@@ -542,9 +511,6 @@ async fn no_local_keeps_a_services_own_publishes_away() {
     ignore = "mosquitto is not installed: apt-get install -y mosquitto"
 )]
 async fn requests_carry_a_response_topic_and_correlation_data() {
-    if !clients_installed() {
-        return;
-    }
     let broker = broker("");
     let p = unique("req");
     let service = start(
