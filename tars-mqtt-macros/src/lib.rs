@@ -49,6 +49,7 @@ use proc_macro::TokenStream;
 /// | `health = true` | presence on `system/health/{client_id}`: `ready`, `shutdown`, the `offline` last will |
 /// | `heartbeat = 5` | heartbeat on `system/keepalive/{client_id}` every 5 s |
 /// | `dedupe_ttl = 30, dedupe_max_entries = 10000` | duplicate suppression (both or neither) |
+/// | `protocol = 5` | speak MQTT 5 (`"3.1.1"` is the default; `MQTT_PROTOCOL` overrides) |
 /// | `crate = "path"` | where `tars_mqtt` is, if renamed or re-exported |
 ///
 /// Configuration layers: these defaults, then the `MQTT_*` environment, then builder calls

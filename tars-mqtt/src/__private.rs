@@ -18,6 +18,7 @@ use serde::Serialize;
 
 pub use crate::QoS;
 use crate::args::{Arg, ArgList, ExtractArgs, ViaData, ViaMessage, ViaPayload};
+pub use crate::config::Protocol;
 use crate::error::BoxError;
 use crate::extract::{Param, State};
 use crate::handler::{Checked, Extract, IntoReply, Reply, Tupled};

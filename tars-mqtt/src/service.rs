@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::config::{ConfigBuilder, MqttConfig};
+use crate::config::{ConfigBuilder, MqttConfig, Protocol};
 use crate::error::{ConfigError, Error};
 use crate::router::Router;
 use crate::runtime::{Runtime, ServiceHandle};
@@ -122,6 +122,11 @@ impl ServiceInfo {
         self.defaults.dedupe_max_entries = Some(entries);
         self
     }
+    /// Default protocol version (`MQTT_PROTOCOL` overrides it).
+    pub const fn protocol(mut self, protocol: Protocol) -> Self {
+        self.defaults.protocol = Some(protocol);
+        self
+    }
 }
 
 /// Configuration defaults declared with a service (`#[mqtt_service(client_id = "…", …)]`).
@@ -139,6 +144,8 @@ pub struct ServiceDefaults {
     pub dedupe_ttl: Option<f64>,
     /// Dedup capacity.
     pub dedupe_max_entries: Option<usize>,
+    /// Protocol version.
+    pub protocol: Option<Protocol>,
 }
 
 impl ServiceDefaults {
@@ -150,6 +157,7 @@ impl ServiceDefaults {
         heartbeat: None,
         dedupe_ttl: None,
         dedupe_max_entries: None,
+        protocol: None,
     };
 
     /// A configuration builder holding these defaults.
@@ -174,6 +182,9 @@ impl ServiceDefaults {
         }
         if let Some(v) = self.dedupe_max_entries {
             b = b.dedupe_max_entries(v);
+        }
+        if let Some(v) = self.protocol {
+            b = b.protocol(v);
         }
         b
     }

@@ -15,6 +15,7 @@ pub(crate) const OPTIONS: &[&str] = &[
     "heartbeat",
     "dedupe_ttl",
     "dedupe_max_entries",
+    "protocol",
     "crate",
 ];
 
@@ -26,6 +27,8 @@ pub(crate) struct ServiceArgs {
     pub(crate) heartbeat: Option<f64>,
     pub(crate) dedupe_ttl: Option<f64>,
     pub(crate) dedupe_max_entries: Option<u64>,
+    /// `true` for MQTT 5, `false` for 3.1.1.
+    pub(crate) mqtt5: Option<bool>,
     pub(crate) krate: Option<syn::Path>,
 }
 
@@ -69,6 +72,7 @@ impl ServiceArgs {
                     "greater than 0",
                 )
             }),
+            mqtt5: get("protocol").and_then(|v| protocol(cx, v)),
             krate: string("crate", "\"tars_mqtt\"").and_then(|lit| crate_path(cx, &lit)),
         };
         if let (Some(ttl), None, Some(value)) =
@@ -96,6 +100,32 @@ fn parse(cx: &Ctxt, tokens: TokenStream) -> Option<Vec<Item>> {
         }
     }
     Some(items)
+}
+
+/// `protocol = 5` or `protocol = "3.1.1"` (also `"5"`): whether the service speaks MQTT 5.
+fn protocol(cx: &Ctxt, value: &Expr) -> Option<bool> {
+    let written = match value {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_digits().to_owned(),
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => s.value(),
+        _ => String::new(),
+    };
+    match written.as_str() {
+        "5" => Some(true),
+        "3.1.1" => Some(false),
+        _ => {
+            cx.error_spanned_by(
+                value,
+                "`protocol` must be `5` (MQTT 5) or `\"3.1.1\"` (the default)",
+            );
+            None
+        }
+    }
 }
 
 fn crate_path(cx: &Ctxt, lit: &syn::LitStr) -> Option<syn::Path> {

@@ -60,6 +60,11 @@ fn defaults(args: &ServiceArgs) -> Vec<TokenStream> {
         let v = v as usize;
         out.push(quote!(.dedupe_max_entries(#v)));
     }
+    match args.mqtt5 {
+        Some(true) => out.push(quote!(.protocol(__tm::Protocol::V5))),
+        Some(false) => out.push(quote!(.protocol(__tm::Protocol::V311))),
+        None => {}
+    }
     out
 }
 
