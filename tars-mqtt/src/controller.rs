@@ -20,6 +20,9 @@ use crate::topic::covers;
 /// What runs after every (re)connection once its subscriptions are confirmed.
 pub(crate) type ReadyHook = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
+/// Where the broker's refusals are reported: `(filter or empty, what was refused and why)`.
+pub(crate) type RefusalHook = Arc<dyn Fn(&str, String) + Send + Sync>;
+
 /// One SUBSCRIBE packet the controller asked for, until its SUBACK.
 struct Batch {
     filters: Vec<(String, QoS)>,
@@ -40,6 +43,7 @@ pub(crate) struct Controller {
     pub(crate) reply_requests: mpsc::UnboundedReceiver<SubscribeReply>,
     /// Options of every SUBSCRIBE (MQTT 5).
     pub(crate) subscribe_options: SubscribeOptions,
+    pub(crate) on_refusal: RefusalHook,
 }
 
 struct Session {
@@ -120,11 +124,12 @@ impl Controller {
             }
             ConnEvent::SubAck { pkid, granted } => self.on_suback(session, pkid, granted).await,
             ConnEvent::PublishRefused { pkid, reason } => {
-                tracing::error!(pkid, %reason, "the broker refused a publish");
+                let refusal = format!("publish (packet {pkid}): {reason}");
                 self.readiness.send_modify(|r| {
                     r.refused_publishes += 1;
-                    r.last_refusal = Some(format!("publish (packet {pkid}): {reason}"));
+                    r.last_refusal = Some(refusal.clone());
                 });
+                (self.on_refusal)("", refusal);
             }
         }
     }
@@ -171,10 +176,10 @@ impl Controller {
                     session.confirmed.insert(filter.clone());
                 }
                 Err(reason) => {
-                    tracing::error!(filter = %filter, %reason, "the broker refused the subscription");
-                    self.readiness.send_modify(|r| {
-                        r.last_refusal = Some(format!("subscription to {filter}: {reason}"));
-                    });
+                    let refusal = format!("subscription to {filter}: {reason}");
+                    self.readiness
+                        .send_modify(|r| r.last_refusal = Some(refusal.clone()));
+                    (self.on_refusal)(filter, refusal);
                     refused.push((filter.clone(), reason));
                 }
             }

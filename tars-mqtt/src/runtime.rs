@@ -12,7 +12,7 @@ use crate::QoS;
 use crate::ack::Acks;
 use crate::config::MqttConfig;
 use crate::connection::{self, Driver, SubscribeOptions};
-use crate::controller::{Controller, ReadyHook};
+use crate::controller::{Controller, ReadyHook, RefusalHook};
 use crate::dedup::Dedup;
 use crate::dispatch::Dispatcher;
 pub use crate::dispatch::{ErrorHook, ErrorKind, ErrorReport, SharedError};
@@ -125,6 +125,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             publisher.mark_reply_topic(filter.as_str());
         }
         let wanted = planned_subscriptions(&router);
+        let on_refusal = refusal_hook(self.hook.clone());
         let mut workers = JoinSet::new();
         let dispatcher = Dispatcher::start(
             router,
@@ -145,6 +146,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             subscribe_options: SubscribeOptions {
                 no_local: config.no_local,
             },
+            on_refusal,
         };
         let (stop_tx, stop_rx) = watch::channel(false);
         let (acks, acks_rx) = Acks::channel();
@@ -195,6 +197,25 @@ fn planned_subscriptions<S>(router: &CompiledRouter<S>) -> Vec<(String, QoS)> {
             .map(|(meta, _)| (&meta.filter, meta.qos))
             .chain(router.reply_topics.iter().map(|f| (f, QoS::AtLeastOnce))),
     )
+}
+
+/// Reports a refusal by the broker (SUBACK, or an MQTT 5 PUBACK/PUBCOMP) like a failed message:
+/// to `tracing` and the error hook.
+fn refusal_hook(hook: Option<ErrorHook>) -> RefusalHook {
+    Arc::new(move |filter: &str, message: String| {
+        crate::dispatch::report(
+            hook.as_ref(),
+            ErrorReport {
+                kind: ErrorKind::Refused,
+                route: String::new(),
+                topic: filter.to_owned(),
+                qos: QoS::AtLeastOnce,
+                message,
+                source: None,
+                excerpt: String::new(),
+            },
+        )
+    })
 }
 
 /// The `on_ready` hook bound to the service's publisher.

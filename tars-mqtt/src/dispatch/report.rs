@@ -22,6 +22,10 @@ pub enum ErrorKind {
     Reply,
     /// The payload was larger than the configured maximum; dropped before routing.
     TooLarge,
+    /// The broker refused a subscription (its SUBACK) or a QoS ≥ 1 publish (its PUBACK or
+    /// PUBCOMP, MQTT 5); the message names the reason code, e.g. `NotAuthorized`. `route` is
+    /// empty; `topic` is the filter, or empty for a publish (the broker names only its packet id).
+    Refused,
 }
 
 impl fmt::Display for ErrorKind {
@@ -34,6 +38,7 @@ impl fmt::Display for ErrorKind {
             Self::Dropped => "message dropped",
             Self::Reply => "reply failed",
             Self::TooLarge => "payload too large",
+            Self::Refused => "refused by the broker",
         })
     }
 }

@@ -286,7 +286,17 @@ async fn refusals_reach_the_readiness_state_with_their_names() {
         }))
         .subscribe("closed/in", QoS::AtLeastOnce, |_: Json<Value>| async {});
     let id = unique("acl");
-    let service = start(config(&broker.url(), &id), router, ()).await;
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let seen = reports.clone();
+    let service = tars_mqtt::Runtime::new(config(&broker.url(), &id).build().unwrap(), router, ())
+        .on_error(move |r| {
+            seen.lock()
+                .unwrap()
+                .push((r.kind, r.topic.clone(), r.message.clone()))
+        })
+        .start()
+        .unwrap();
+    service.wait_ready(WAIT).await.unwrap();
     let state = service.readiness().borrow().clone();
     assert_eq!(state.failed_subscriptions, ["closed/in"]);
     assert!(
@@ -315,6 +325,14 @@ async fn refusals_reach_the_readiness_state_with_their_names() {
             .is_some_and(|r| r.contains("NotAuthorized")),
         "{state:?}"
     );
+
+    // Both refusals reached the error hook too.
+    let refusals: Vec<_> = reports.lock().unwrap().clone();
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert!(refusals.iter().all(|(kind, _, message)| {
+        *kind == tars_mqtt::runtime::ErrorKind::Refused && message.ends_with("NotAuthorized")
+    }));
+    assert_eq!(refusals[0].1, "closed/in");
 
     // The allowed route still works.
     service
