@@ -182,4 +182,43 @@ mod tests {
         assert!(pusher.await.unwrap());
         assert_eq!(q.pop().await, Some(2));
     }
+
+    /// Under a blocking producer and several workers on a multi-threaded runtime, every item
+    /// arrives exactly once and nobody sleeps through an item or a free slot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_wake_up_is_lost() {
+        let q = std::sync::Arc::new(BoundedQueue::new(4));
+        let workers: Vec<_> = (0..3)
+            .map(|_| {
+                let q = q.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    while let Some(n) = q.pop().await {
+                        got.push(n);
+                        if n % 7 == 0 {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        for n in 0..20_000u32 {
+            match q.try_push(n, Overflow::Block) {
+                Ok(pushed) => assert!(matches!(pushed, Pushed::Queued)),
+                Err(n) => assert!(matches!(q.push(n, Overflow::Block).await, Pushed::Queued)),
+            }
+        }
+        q.close();
+        let mut all = Vec::new();
+        for w in workers {
+            let got = tokio::time::timeout(std::time::Duration::from_secs(10), w)
+                .await
+                .expect("no worker sleeps through an item")
+                .unwrap();
+            all.extend(got);
+        }
+        all.sort_unstable();
+        assert_eq!(all, (0..20_000).collect::<Vec<_>>());
+    }
 }
