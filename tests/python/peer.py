@@ -3,7 +3,10 @@ paho-mqtt (MQTT 3.1.1) and json.dumps. It sends the recorded example envelopes o
 services and checks the documented answers, validating every message the worker publishes with
 python-jsonschema against the JSON Schemas of the Python models.
 
-Usage: python3 tests/python/peer.py HOST PORT CONTRACTS_DIR
+With PROTOCOL 5 it speaks MQTT 5 (paho's MQTTv5 client) and also sends a query with a Response
+Topic and Correlation Data, which must be answered there with the correlation data echoed.
+
+Usage: python3 tests/python/peer.py HOST PORT CONTRACTS_DIR [PROTOCOL]
 Prints one line per check; exits 0 when all passed, 1 at the first failure.
 """
 
@@ -18,7 +21,9 @@ from jsonschema import Draft202012Validator
 
 WAIT = 10.0
 SUBSCRIPTIONS = ["memory/results", "character/result", "system/character/current", "system/health/#"]
+REPLIES = "python-peer/replies"
 MODEL_OF = {
+    REPLIES: "memory.MemoryResults",
     "memory/results": "memory.MemoryResults",
     "system/character/current": "memory.CharacterSnapshot",
     "system/health/tars-memory": "health.HealthPing",
@@ -27,7 +32,7 @@ MODEL_OF = {
 
 
 class Peer:
-    def __init__(self, host, port, contracts):
+    def __init__(self, host, port, contracts, v5):
         self.contracts = contracts
         self.examples = {
             path.stem: json.loads(path.read_text(encoding="utf-8"))
@@ -35,33 +40,41 @@ class Peer:
         }
         self.sent = set()
         self.inbox = queue.Queue()
+        self.correlation = None
         subscribed = threading.Event()
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id="python-peer", protocol=mqtt.MQTTv311
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id="python-peer",
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
         )
-        self.client.on_message = lambda client, userdata, msg: self.inbox.put((msg.topic, msg.payload))
+        self.client.on_message = lambda client, userdata, msg: self.inbox.put(
+            (msg.topic, msg.payload, getattr(msg.properties, "CorrelationData", None))
+        )
         self.client.on_subscribe = lambda *args: subscribed.set()
         self.client.connect(host, port)
         self.client.loop_start()
-        self.client.subscribe([(topic, 1) for topic in SUBSCRIPTIONS])
+        topics = SUBSCRIPTIONS + ([REPLIES] if v5 else [])
+        self.client.subscribe([(topic, 1) for topic in topics])
         check(subscribed.wait(WAIT), "subscribed")
 
     def validator(self, model):
         schema = json.loads((self.contracts / "schemas" / f"{model}.json").read_text())
         return Draft202012Validator(schema)
 
-    def send(self, name):
+    def send(self, name, properties=None):
         """Publishes an example as the Python client would: json.dumps, its topic, QoS, retain."""
         example = self.examples[name]
         payload = json.dumps(example["payload"]).encode()
         self.sent.add(payload)
-        self.client.publish(example["topic"], payload, qos=example["qos"], retain=example["retain"]).wait_for_publish(WAIT)
+        self.client.publish(
+            example["topic"], payload, qos=example["qos"], retain=example["retain"], properties=properties
+        ).wait_for_publish(WAIT)
 
     def next_on(self, topic):
         """The next message the worker publishes on `topic`, validated against its model."""
         while True:
             try:
-                got, payload = self.inbox.get(timeout=WAIT)
+                got, payload, correlation = self.inbox.get(timeout=WAIT)
             except queue.Empty:
                 fail(f"nothing on {topic} within {WAIT} s")
             if payload in self.sent:
@@ -69,6 +82,7 @@ class Peer:
             message = json.loads(payload)
             self.validate(got, message)
             if got == topic:
+                self.correlation = correlation
                 return message
 
     def validate(self, topic, message):
@@ -94,7 +108,8 @@ def fail(why):
 
 def main():
     host, port, contracts = sys.argv[1], int(sys.argv[2]), pathlib.Path(sys.argv[3])
-    peer = Peer(host, port, contracts)
+    v5 = len(sys.argv) > 4 and sys.argv[4] == "5"
+    peer = Peer(host, port, contracts, v5)
     snapshot = peer.next_on("system/character/current")
     check(snapshot["id"] == snapshot["data"]["message_id"], "the snapshot's id is its message_id")
 
@@ -125,6 +140,18 @@ def main():
     reset = peer.next_on("system/character/current")
     check(reset["id"] != snapshot["id"] and reset["data"]["traits"]["humor"] == 75,
           "a reset republishes the traits of character.toml under a new id", reset)
+    if v5:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        request = Properties(PacketTypes.PUBLISH)
+        request.ResponseTopic = REPLIES
+        request.CorrelationData = b"python-corr-1"
+        peer.send("memory.query.hybrid", request)
+        answer = peer.next_on(REPLIES)
+        check(peer.correlation == b"python-corr-1", "MQTT 5: the answer echoes the correlation data", peer.correlation)
+        check((answer["id"], answer["type"]) == ("rag-1f2e", "memory.results"),
+              "MQTT 5: the query is answered on its response topic", answer)
     peer.client.loop_stop()
     peer.client.disconnect()
     print("all checks passed")

@@ -26,6 +26,7 @@ async fn a_python_peer_gets_the_documented_answers(broker: TestBroker) {
         .arg(&address.host)
         .arg(address.port.to_string())
         .arg(contracts_dir())
+        .arg(tars_mqtt_it::protocol_of(&url).to_string())
         .output();
     let output = tokio::time::timeout(WAIT * 6, run)
         .await
@@ -62,6 +63,18 @@ mod mosquitto {
     )]
     async fn a_python_peer_gets_the_documented_answers() {
         super::a_python_peer_gets_the_documented_answers(tars_mqtt_it::TestBroker::mosquitto())
+            .await
+    }
+}
+
+mod mosquitto_v5 {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(all(has_python_peer, has_mosquitto)),
+        ignore = "needs mosquitto and python3 with paho-mqtt and jsonschema: apt-get install -y mosquitto; python3 -m pip install paho-mqtt jsonschema"
+    )]
+    async fn a_python_peer_gets_the_documented_answers() {
+        super::a_python_peer_gets_the_documented_answers(tars_mqtt_it::TestBroker::mosquitto_v5())
             .await
     }
 }
