@@ -125,11 +125,12 @@ impl Controller {
             ConnEvent::SubAck { pkid, granted } => self.on_suback(session, pkid, granted).await,
             ConnEvent::PublishRefused { pkid, reason } => {
                 let refusal = format!("publish (packet {pkid}): {reason}");
+                // Reported first: whoever sees the readiness change finds the report made.
+                (self.on_refusal)("", refusal.clone());
                 self.readiness.send_modify(|r| {
                     r.refused_publishes += 1;
-                    r.last_refusal = Some(refusal.clone());
+                    r.last_refusal = Some(refusal);
                 });
-                (self.on_refusal)("", refusal);
             }
         }
     }
@@ -177,9 +178,9 @@ impl Controller {
                 }
                 Err(reason) => {
                     let refusal = format!("subscription to {filter}: {reason}");
+                    (self.on_refusal)(filter, refusal.clone());
                     self.readiness
-                        .send_modify(|r| r.last_refusal = Some(refusal.clone()));
-                    (self.on_refusal)(filter, refusal);
+                        .send_modify(|r| r.last_refusal = Some(refusal));
                     refused.push((filter.clone(), reason));
                 }
             }

@@ -38,26 +38,68 @@ fn run(program: &str, broker: &BrokerProcess, args: &[&str]) -> Output {
     out
 }
 
-/// `mosquitto_sub -V 5` for `count` messages on `topic`, each printed as
-/// `topic|user properties|correlation data|content type|payload`.
-fn subscriber(broker: &BrokerProcess, topic: &str, count: usize) -> std::process::Child {
-    let child = Command::new("mosquitto_sub")
-        .args([
-            "-V",
-            "5",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port().to_string(),
-        ])
-        .args(["-t", topic, "-C", &count.to_string(), "-W", "10"])
-        .args(["-F", "%t|%P|%D|%C|%p"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("mosquitto_sub runs");
-    // mosquitto_sub has no "subscribed" signal: give it the time to subscribe.
-    std::thread::sleep(Duration::from_millis(300));
-    child
+/// `mosquitto_sub -V 5` subscribed to `topic` (returns once its SUBACK is in), for `count`
+/// messages printed with `format`.
+struct Subscriber {
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Subscriber {
+    fn start(broker: &BrokerProcess, topic: &str, count: usize, format: &str) -> Self {
+        use std::io::BufRead;
+        let port = broker.port().to_string();
+        // Line-buffered (coreutils' stdbuf): a pipe would hold its output until it exits.
+        let mut child = Command::new("stdbuf")
+            .args([
+                "-oL",
+                "mosquitto_sub",
+                "-V",
+                "5",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-d",
+            ])
+            .args([
+                "-t",
+                topic,
+                "-C",
+                &count.to_string(),
+                "-W",
+                "10",
+                "-F",
+                format,
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("mosquitto_sub runs");
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+        // With -d it says when the SUBACK came; its messages follow.
+        loop {
+            let line = lines
+                .next()
+                .expect("mosquitto_sub subscribes")
+                .expect("its output");
+            if line.contains("received SUBACK") {
+                break;
+            }
+        }
+        Self { child, lines }
+    }
+
+    /// The messages it printed, without its debug lines, once it has `count` of them.
+    fn messages(mut self) -> Vec<String> {
+        let out = self
+            .lines
+            .by_ref()
+            .map_while(Result::ok)
+            .filter(|l| !l.starts_with("Client ") && !l.starts_with("Subscribed"))
+            .collect();
+        let _ = self.child.wait();
+        out
+    }
 }
 
 fn lines(out: Output) -> Vec<String> {
@@ -163,8 +205,9 @@ async fn properties_and_trace_context_flow_through_a_handler() {
         .reply_properties(Properties::default().with_content_type("application/json")),
     );
     let service = start(config(&broker.url(), &unique("props")), router, ()).await;
-    let event = subscriber(&broker, "props/event", 1);
-    let reply = subscriber(&broker, "props/out", 1);
+    // topic|user properties|correlation data|content type|payload
+    let event = Subscriber::start(&broker, "props/event", 1, "%t|%P|%D|%C|%p");
+    let reply = Subscriber::start(&broker, "props/out", 1, "%t|%P|%D|%C|%p");
     let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     run(
         "mosquitto_pub",
@@ -192,8 +235,8 @@ async fn properties_and_trace_context_flow_through_a_handler() {
             "application/json",
         ],
     );
-    let event = lines(event.wait_with_output().unwrap());
-    let reply = lines(reply.wait_with_output().unwrap());
+    let event = event.messages();
+    let reply = reply.messages();
 
     let props = seen.lock().unwrap().clone().expect("the handler ran");
     assert_eq!(props.user_property("tenant"), Some("tars"));
@@ -201,7 +244,6 @@ async fn properties_and_trace_context_flow_through_a_handler() {
     let received = props.traceparent().expect("a traceparent");
     assert_eq!(received.parent_id(), "00f067aa0ba902b7");
 
-    // topic|user properties|correlation data|content type|payload
     let event: Vec<&str> = event[0].split('|').collect();
     assert!(event[1].contains("stage:inner"), "{event:?}");
     let carried = event[1]
@@ -539,16 +581,17 @@ async fn requests_carry_a_response_topic_and_correlation_data() {
     .await;
     let port = broker.port().to_string();
     let topic = format!("{p}/ask");
+    let asked = Subscriber::start(&broker, &topic, 1, "%R|%D");
     let responder = tokio::task::spawn_blocking({
-        let (port, topic) = (port.clone(), topic.clone());
+        let port = port.clone();
         move || {
             // Read the request's properties, then answer with a reply whose envelope id differs.
-            let out = Command::new("mosquitto_sub")
-                .args(["-V", "5", "-h", "127.0.0.1", "-p", &port, "-t", &topic])
-                .args(["-C", "1", "-W", "10", "-F", "%R|%D"])
-                .output()
-                .unwrap();
-            let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            let line = asked
+                .messages()
+                .pop()
+                .expect("the request")
+                .trim()
+                .to_owned();
             let (response, correlation) = line.split_once('|').expect("response topic and data");
             let reply = json!({"id": "not-the-request-id", "type": "answer", "data": {"x": 42}});
             Command::new("mosquitto_pub")
@@ -560,7 +603,6 @@ async fn requests_carry_a_response_topic_and_correlation_data() {
             line
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let reply: tars_mqtt::Envelope<Value> = service
         .publisher()
         .request(&topic, "question", &json!({"q": 1}))
