@@ -32,6 +32,8 @@ pub enum FilterErrorKind {
     ShareGroupInvalid,
     /// `$share/<group>` is not followed by a filter.
     ShareMissingFilter,
+    /// The filter of `$share/<group>/<filter>` is itself a shared subscription.
+    ShareNested,
     /// A `{` or `}` that is not a whole `{name}` level, or a name that is not an identifier.
     InvalidParameter,
     /// The same `{name}` appears twice.
@@ -50,6 +52,9 @@ impl FilterErrorKind {
             Self::ShareMissingGroup => "`$share/` must be followed by a group name",
             Self::ShareGroupInvalid => "a share group name must not contain `+` or `#`",
             Self::ShareMissingFilter => "`$share/<group>/` must be followed by a topic filter",
+            Self::ShareNested => {
+                "a shared subscription's filter must not start with `$share` again"
+            }
             Self::InvalidParameter => {
                 "a topic parameter must be a whole level of the form `{name}` with an identifier inside"
             }
@@ -71,6 +76,7 @@ impl FilterErrorKind {
                 "shared subscriptions are written `$share/<group>/<filter>`"
             }
             Self::ShareGroupInvalid => "choose a group name without wildcards",
+            Self::ShareNested => "write the `$share/<group>/` prefix once",
             Self::InvalidParameter => {
                 "write a parameter as a whole level, e.g. `sensors/{room}/temp`"
             }
@@ -342,6 +348,16 @@ fn parse_share(input: &str) -> Result<(Option<String>, usize), FilterError> {
         return Err(FilterError::new(
             FilterErrorKind::ShareMissingFilter,
             0..input.len(),
+        ));
+    }
+    // `$share/g/$share/…` would be read as another shared subscription once the prefix is
+    // stripped (for matching, and by the broker).
+    let body = &input[group_end + 1..];
+    if body == "$share" || body.starts_with(SHARE_PREFIX) {
+        let level_end = group_end + 1 + body.find('/').unwrap_or(body.len());
+        return Err(FilterError::new(
+            FilterErrorKind::ShareNested,
+            group_end + 1..level_end,
         ));
     }
     Ok((Some(group.to_owned()), group_end + 1))

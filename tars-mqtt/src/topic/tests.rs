@@ -85,6 +85,16 @@ fn errors_point_at_the_offending_level() {
         err("$share/g/"),
         (FilterErrorKind::ShareMissingFilter, 0..9)
     );
+    // Found by the fuzz target: the inner filter would be read as a shared subscription again.
+    assert_eq!(
+        err("$share/pool,events/$share/#"),
+        (FilterErrorKind::ShareNested, 19..25)
+    );
+    assert_eq!(
+        err("$share/g/$share"),
+        (FilterErrorKind::ShareNested, 9..15)
+    );
+    assert!(TopicFilter::parse("$share/g/$shared/x").is_ok());
     assert_eq!(err("a/{1x}"), (FilterErrorKind::InvalidParameter, 2..6));
     assert_eq!(err("a/x{y}"), (FilterErrorKind::InvalidParameter, 2..6));
     assert_eq!(err("a/{}"), (FilterErrorKind::InvalidParameter, 2..4));

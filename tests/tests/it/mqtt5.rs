@@ -330,7 +330,11 @@ async fn refusals_reach_the_readiness_state_with_their_names() {
     let id = unique("acl");
     let reports = Arc::new(Mutex::new(Vec::new()));
     let seen = reports.clone();
-    let service = tars_mqtt::Runtime::new(config(&broker.url(), &id).build().unwrap(), router, ())
+    // Slow reconnects: the back-off after the administrative kick below lasts long enough to see.
+    let slow = config(&broker.url(), &id)
+        .reconnect_min_delay(Duration::from_secs(1))
+        .reconnect_max_delay(Duration::from_secs(2));
+    let service = tars_mqtt::Runtime::new(slow.build().unwrap(), router, ())
         .on_error(move |r| {
             seen.lock()
                 .unwrap()
