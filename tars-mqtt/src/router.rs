@@ -306,10 +306,11 @@ pub(crate) struct CompiledRouter<S> {
 }
 
 impl RouteMeta {
-    pub(crate) fn reply_event(&self) -> String {
+    /// The envelope type of a reply: the route's, or `reply` for a route without a reply topic
+    /// (answering an MQTT 5 request on its Response Topic).
+    pub(crate) fn reply_event(&self) -> &str {
         self.reply
             .as_ref()
-            .map(|r| r.event_type.clone())
-            .unwrap_or_default()
+            .map_or("reply", |r| r.event_type.as_str())
     }
 }

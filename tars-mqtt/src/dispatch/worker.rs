@@ -67,7 +67,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
             Ok(reply) => {
                 RouteStats::bump(&meta.stats.succeeded);
                 if let Reply::Data(data) = reply {
-                    self.reply(meta, &inbound, &meta.reply_event(), &data).await;
+                    self.reply(meta, &inbound, meta.reply_event(), &data).await;
                 }
             }
             Err(failure) => {
@@ -122,17 +122,13 @@ impl<S: Send + Sync + 'static> Worker<S> {
         data: &serde_json::value::RawValue,
     ) {
         // MQTT 5: a request's Response Topic comes first, with its Correlation Data echoed.
-        let (topic, mut properties) = match response_topic(inbound) {
+        let (topic, echo) = match response_topic(inbound) {
             Some(topic) => {
                 let correlation = inbound
                     .properties
                     .as_ref()
                     .and_then(|p| p.correlation_data.clone());
-                let properties = Properties {
-                    correlation_data: correlation,
-                    ..Properties::default()
-                };
-                (topic, Some(properties))
+                (topic, Some(correlation))
             }
             None => match &meta.reply {
                 Some(reply) => (reply.topic.as_str(), None),
@@ -145,18 +141,12 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 }
             },
         };
-        if let Some(extra) = &meta.reply_properties {
-            let mut merged = extra.clone();
-            if let Some(own) = properties.take() {
-                merged.correlation_data = own.correlation_data;
-            }
-            properties = Some(merged);
+        let mut properties = meta.reply_properties.clone();
+        if let Some(correlation) = echo {
+            properties
+                .get_or_insert_with(Properties::default)
+                .correlation_data = correlation;
         }
-        let event_type = if event_type.is_empty() {
-            "reply"
-        } else {
-            event_type
-        };
         let id = inbound
             .header()
             .id

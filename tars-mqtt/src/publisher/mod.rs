@@ -410,13 +410,13 @@ impl<R: DeserializeOwned + Send + 'static> IntoFuture for RequestBuilder<R> {
             // MQTT 5: the reply topic and the id as Response Topic and Correlation Data, so a
             // responder that speaks MQTT 5 needs no envelope to answer (a filter with wildcards
             // is no topic to answer on: then only the envelope id correlates).
-            let properties = validate_topic_name(&reply_topic)
-                .is_ok()
-                .then(|| Properties {
-                    response_topic: Some(reply_topic.clone()),
-                    correlation_data: Some(Bytes::from(id.clone())),
-                    ..Properties::default()
-                });
+            let answerable =
+                publisher.shared.client.speaks_v5() && validate_topic_name(&reply_topic).is_ok();
+            let properties = answerable.then(|| Properties {
+                response_topic: Some(reply_topic.clone()),
+                correlation_data: Some(Bytes::from(id.clone())),
+                ..Properties::default()
+            });
             publisher
                 .publish_envelope(
                     &self.topic,
