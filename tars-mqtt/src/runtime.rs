@@ -111,7 +111,8 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         let config = Arc::new(self.config);
         let router = self.router.compile()?;
         let (client, eventloop) = connection::build(&config)?;
-        let (ready_tx, ready_rx) = watch::channel(Readiness::starting());
+        let (ready_tx, ready_rx) =
+            watch::channel(Readiness::starting(config.brokers[0].to_string()));
         let (reply_tx, reply_rx) = mpsc::unbounded_channel();
         let publisher = Publisher::new(
             client.clone(),

@@ -42,12 +42,17 @@ pub struct Readiness {
     pub last_refusal: Option<String>,
     /// QoS ≥ 1 publishes the broker refused with a failure reason code (MQTT 5).
     pub refused_publishes: u64,
+    /// The broker endpoint connected to, or to be tried next, as `mqtt://host:port` (no
+    /// credentials). With several endpoints in `MQTT_URL`, this is how to tell which one is in
+    /// use: it is the one connected to whenever `connection` is `Connected`.
+    pub endpoint: String,
 }
 
 impl Readiness {
     /// Before the first connection attempt.
-    pub(crate) fn starting() -> Self {
+    pub(crate) fn starting(endpoint: String) -> Self {
         Self {
+            endpoint,
             connection: ConnectionState::Connecting,
             ready: false,
             failed_subscriptions: Vec::new(),

@@ -1,5 +1,6 @@
-//! The broker address from `MQTT_URL`: `mqtt://` or `mqtts://`, host, port and percent-decoded
-//! credentials, with the password kept out of every message.
+//! The broker addresses from `MQTT_URL`: one URL or a comma-separated list of them, each
+//! `mqtt://` or `mqtts://` with host, port and percent-decoded credentials, with the password kept
+//! out of every message.
 
 use std::fmt;
 
@@ -103,6 +104,42 @@ impl BrokerAddress {
             password,
         })
     }
+
+    /// Parses `MQTT_URL`: one broker URL, or several separated by commas (spaces around them
+    /// are ignored), tried in that order. A comma inside credentials must be written `%2C`.
+    ///
+    /// ```
+    /// # use tars_mqtt::config::BrokerAddress;
+    /// let list = BrokerAddress::parse_list("mqtt://10.0.0.1:1883, mqtt://10.0.0.2:1883").unwrap();
+    /// assert_eq!(list.len(), 2);
+    /// assert_eq!(list[1].to_string(), "mqtt://10.0.0.2:1883");
+    /// assert!(BrokerAddress::parse_list("mqtt://a:1883,,mqtt://b:1883").is_err());
+    /// ```
+    pub fn parse_list(urls: &str) -> Result<Vec<Self>, ConfigError> {
+        urls.split(',')
+            .map(|url| match url.trim() {
+                "" => Err(ConfigError::Invalid {
+                    var: ENV_URL,
+                    rule: "a list of URLs must not have an empty entry".to_owned(),
+                    value: redact_url(urls),
+                }),
+                url => Self::parse(url),
+            })
+            .collect()
+    }
+}
+
+/// `mqtt://host:port` (or `mqtts://`), without the credentials: how logs and the readiness
+/// state name an endpoint.
+impl fmt::Display for BrokerAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
+    }
 }
 
 fn split_host_port(hostport: &str) -> Option<(&str, Option<u16>)> {
@@ -128,8 +165,16 @@ fn split_host_port(hostport: &str) -> Option<(&str, Option<u16>)> {
     Some((host, port))
 }
 
-/// `mqtt://user:secret@host` → `mqtt://user:***@host`, for error messages and logs.
-pub(crate) fn redact_url(url: &str) -> String {
+/// `mqtt://user:secret@host` → `mqtt://user:***@host`, for error messages and logs; each URL of a
+/// comma-separated list.
+pub(crate) fn redact_url(urls: &str) -> String {
+    urls.split(',')
+        .map(redact_one)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn redact_one(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

@@ -61,7 +61,7 @@ macro_rules! setters {
 
 impl ConfigBuilder {
     setters! {
-        /// Broker URL (`MQTT_URL`).
+        /// Broker URL (`MQTT_URL`), or a comma-separated list of them for failover.
         url: impl Into<String> => url;
         /// Client id (`MQTT_CLIENT_ID`).
         client_id: impl Into<String> => client_id;
@@ -144,12 +144,12 @@ impl ConfigBuilder {
 
     /// Validates every field and returns the configuration.
     pub fn build(self) -> Result<MqttConfig, ConfigError> {
-        let (url, broker, client_id) = self.identity()?;
+        let (url, brokers, client_id) = self.identity()?;
         let times = self.times()?;
         let (dedupe_ttl, dedupe_max_entries) = self.dedup()?;
         let (max_packet_size, outgoing_capacity) = self.limits()?;
         let session_expiry = self.expiry()?;
-        if self.ca_file.is_some() && !broker.tls {
+        if self.ca_file.is_some() && !brokers.iter().any(|b| b.tls) {
             return Err(invalid(
                 ENV_CA_FILE,
                 "is only used with an `mqtts://` URL",
@@ -161,7 +161,7 @@ impl ConfigBuilder {
                 .source
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| client_id.clone()),
-            broker,
+            brokers,
             client_id,
             keepalive: times.keepalive,
             health: self.health.unwrap_or(false),
@@ -184,13 +184,13 @@ impl ConfigBuilder {
         })
     }
 
-    /// The URL (for messages), the broker it names and the client id.
-    fn identity(&self) -> Result<(String, BrokerAddress, String), ConfigError> {
+    /// The URL (for messages), the brokers it names and the client id.
+    fn identity(&self) -> Result<(String, Vec<BrokerAddress>, String), ConfigError> {
         let url = self
             .url
             .clone()
             .ok_or(ConfigError::Missing { var: ENV_URL })?;
-        let broker = BrokerAddress::parse(&url)?;
+        let brokers = BrokerAddress::parse_list(&url)?;
         let client_id = self
             .client_id
             .clone()
@@ -202,7 +202,7 @@ impl ConfigBuilder {
                 &client_id,
             ));
         }
-        Ok((url, broker, client_id))
+        Ok((url, brokers, client_id))
     }
 
     /// Keepalive, heartbeat interval and reconnection delays, each within its bounds.

@@ -15,7 +15,7 @@ use crate::error::ConfigError;
 
 /// The environment variable names read by [`MqttConfig::from_env`].
 pub mod env {
-    /// Broker URL variable.
+    /// Broker URL variable: one URL, or a comma-separated list tried in turn (failover).
     pub const ENV_URL: &str = "MQTT_URL";
     /// Client id variable.
     pub const ENV_CLIENT_ID: &str = "MQTT_CLIENT_ID";
@@ -103,8 +103,10 @@ impl std::fmt::Display for Protocol {
 /// every field. `Debug` never shows the password.
 #[derive(Debug, Clone)]
 pub struct MqttConfig {
-    /// Broker address and credentials.
-    pub broker: BrokerAddress,
+    /// The broker endpoints with their credentials, never empty. The connection starts with the
+    /// first and moves to the next one each time an attempt fails or the connection is lost,
+    /// round and round (see `docs/scaling.md`).
+    pub brokers: Vec<BrokerAddress>,
     /// MQTT client id (non-empty, no `+ # /`).
     pub client_id: String,
     /// Envelope `source` of everything this service publishes.

@@ -6,6 +6,7 @@
 //! sees one protocol-neutral message type in each direction.
 
 mod backoff;
+mod endpoints;
 mod outbox;
 mod v4;
 mod v5;
@@ -20,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::QoS;
 use crate::ack::{Ack, AckMsg, AckSender, Acks, Sequencer};
-use crate::config::{MqttConfig, Protocol};
+use crate::config::{BrokerAddress, MqttConfig, Protocol};
 use crate::error::ConfigError;
 use crate::inbound::Inbound;
 use crate::properties::Properties;
@@ -261,6 +262,14 @@ impl EventLoop {
         }
     }
 
+    /// See [`Endpoints::advance`].
+    fn next_endpoint(&mut self) -> Option<usize> {
+        match self {
+            Self::V4(l) => l.next_endpoint(),
+            Self::V5(l) => l.next_endpoint(),
+        }
+    }
+
     fn renew_will(&mut self, config: &MqttConfig) {
         match self {
             Self::V4(l) => l.renew_will(config),
@@ -298,10 +307,10 @@ pub(crate) fn build(config: &MqttConfig) -> Result<(ClientHandle, EventLoop), Co
     ))
 }
 
-/// The user name and password, if any.
-fn credentials(config: &MqttConfig) -> Option<(&str, &str)> {
-    let user = config.broker.username.as_deref()?;
-    let password = config.broker.password.as_ref().map_or("", |p| p.expose());
+/// The user name and password of an endpoint, if any.
+fn credentials(broker: &BrokerAddress) -> Option<(&str, &str)> {
+    let user = broker.username.as_deref()?;
+    let password = broker.password.as_ref().map_or("", |p| p.expose());
     Some((user, password))
 }
 
@@ -340,6 +349,8 @@ struct PollState {
     sequencer: Sequencer,
     /// The service's own presence topics (not sent again after a lost session).
     own: [String; 2],
+    /// The index of the broker endpoint in use.
+    endpoint: usize,
 }
 
 /// Whether the poll loop goes on.
@@ -367,6 +378,7 @@ impl Driver {
                 crate::presence::health_topic(&self.config.client_id),
                 crate::presence::heartbeat_topic(&self.config.client_id),
             ],
+            endpoint: 0,
         };
         self.set_state(ConnectionState::Connecting);
         loop {
@@ -405,7 +417,7 @@ impl Driver {
                     .store(max_packet_size.unwrap_or(0), Ordering::Relaxed);
                 poll.backoff.reset();
                 poll.sequencer.connected();
-                tracing::info!(broker = %self.config.broker.host, port = self.config.broker.port,
+                tracing::info!(broker = %self.config.brokers[poll.endpoint],
                     protocol = %self.config.protocol, session_present, "connected");
                 self.set_state(ConnectionState::Connected);
                 let _ = self.events.send(ConnEvent::Connected {
@@ -457,7 +469,14 @@ impl Driver {
         let own = &poll.own;
         eventloop.on_disconnect(|topic| own.iter().any(|o| o.as_bytes() == topic));
         let delay = poll.backoff.next_delay();
-        tracing::warn!(attempt = poll.backoff.attempt(), ?delay, %error, "connection lost or refused; retrying");
+        let failed = poll.endpoint;
+        if let Some(next) = eventloop.next_endpoint() {
+            poll.endpoint = next;
+            let endpoint = self.config.brokers[next].to_string();
+            self.state.send_modify(|r| r.endpoint = endpoint);
+        }
+        tracing::warn!(broker = %self.config.brokers[failed], attempt = poll.backoff.attempt(), ?delay,
+            %error, next = %self.config.brokers[poll.endpoint], "connection lost or refused; retrying");
         self.set_state(ConnectionState::Backoff {
             attempt: poll.backoff.attempt(),
             delay,

@@ -6,14 +6,15 @@ use std::time::Duration;
 
 use rumqttc::{
     AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, Publish, Request,
-    SubscribeReasonCode, Transport,
+    SubscribeReasonCode, TlsConfiguration, Transport,
 };
 
+use super::endpoints::Endpoints;
 use super::outbox::{Outbox, Pending, Queue};
 use super::{Incoming, Message, Polled, SubscribeOptions};
 use crate::QoS;
 use crate::ack::Ack;
-use crate::config::MqttConfig;
+use crate::config::{BrokerAddress, MqttConfig};
 use crate::error::ConfigError;
 
 /// The largest packet MQTT can frame: a 268 435 455-byte remaining length plus its header.
@@ -21,7 +22,26 @@ const MQTT_MAX_PACKET: usize = 268_435_460;
 
 /// The 3.1.1 client and event loop, set up from the configuration.
 pub(super) fn build(config: &MqttConfig) -> Result<(AsyncClient, Loop), ConfigError> {
-    let mut options = MqttOptions::new(&config.client_id, &config.broker.host, config.broker.port);
+    let endpoints = Endpoints::new(config, |broker, tls| options(config, broker, tls))?;
+    let (client, mut eventloop) = AsyncClient::new(endpoints.first(), config.outgoing_capacity);
+    eventloop.set_network_options(super::network_options());
+    Ok((
+        client,
+        Loop {
+            eventloop,
+            outbox: Outbox::default(),
+            endpoints,
+        },
+    ))
+}
+
+/// The client options for one broker endpoint.
+fn options(
+    config: &MqttConfig,
+    broker: &BrokerAddress,
+    tls: Option<TlsConfiguration>,
+) -> MqttOptions {
+    let mut options = MqttOptions::new(&config.client_id, &broker.host, broker.port);
     options.set_keep_alive(config.keepalive);
     // Accept whatever the broker delivers (its own limit bounds it): rumqttc drops the whole
     // connection on an oversized incoming packet, which would lose other messages and, with a
@@ -31,26 +51,16 @@ pub(super) fn build(config: &MqttConfig) -> Result<(AsyncClient, Loop), ConfigEr
     options.set_clean_session(!config.persistent_session);
     options.set_manual_acks(config.persistent_session);
     options.set_request_channel_capacity(config.outgoing_capacity);
-    if let Some((user, password)) = super::credentials(config) {
+    if let Some((user, password)) = super::credentials(broker) {
         options.set_credentials(user, password);
     }
-    if config.broker.tls {
-        options.set_transport(Transport::tls_with_config(
-            crate::tls::client_config(config)?.into(),
-        ));
+    if let Some(tls) = tls {
+        options.set_transport(Transport::tls_with_config(tls));
     }
     if config.health {
         options.set_last_will(last_will(config));
     }
-    let (client, mut eventloop) = AsyncClient::new(options, config.outgoing_capacity);
-    eventloop.set_network_options(super::network_options());
-    Ok((
-        client,
-        Loop {
-            eventloop,
-            outbox: Outbox::default(),
-        },
-    ))
+    options
 }
 
 fn last_will(config: &MqttConfig) -> LastWill {
@@ -93,6 +103,7 @@ pub(super) async fn ack(client: &AsyncClient, ack: Ack) -> Result<(), ()> {
 pub(crate) struct Loop {
     eventloop: EventLoop,
     outbox: Outbox<Publish>,
+    endpoints: Endpoints<MqttOptions>,
 }
 
 impl Loop {
@@ -147,6 +158,14 @@ impl Loop {
     /// After a connection error (see [`Outbox::on_disconnect`]).
     pub(super) fn on_disconnect(&mut self, skip: impl Fn(&[u8]) -> bool) {
         self.outbox.on_disconnect(&mut self.eventloop, skip);
+    }
+
+    /// Points the next connection at the next endpoint (see [`Endpoints`]); returns its index,
+    /// or `None` when there is only one.
+    pub(super) fn next_endpoint(&mut self) -> Option<usize> {
+        let (index, options) = self.endpoints.advance()?;
+        self.eventloop.mqtt_options = options;
+        Some(index)
     }
 
     /// A fresh id and time for the will of the next connection.

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rumqttc::Outgoing;
-use rumqttc::Transport;
 use rumqttc::v5::mqttbytes::QoS as V5QoS;
 use rumqttc::v5::mqttbytes::v5::{
     Filter, LastWill, Packet, PubAckReason, PubCompReason, Publish, PublishProperties,
@@ -15,12 +14,14 @@ use rumqttc::v5::mqttbytes::v5::{
 use rumqttc::v5::{
     AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Request, StateError,
 };
+use rumqttc::{TlsConfiguration, Transport};
 
+use super::endpoints::Endpoints;
 use super::outbox::{Outbox, Pending, Queue};
 use super::{Incoming, Message, Polled, SubscribeOptions};
 use crate::QoS;
 use crate::ack::Ack;
-use crate::config::MqttConfig;
+use crate::config::{BrokerAddress, MqttConfig};
 use crate::error::ConfigError;
 use crate::properties::Properties;
 
@@ -33,7 +34,29 @@ const OUTGOING_INFLIGHT: u16 = 100;
 
 /// The MQTT 5 client and event loop, set up from the configuration.
 pub(super) fn build(config: &MqttConfig) -> Result<(AsyncClient, Loop), ConfigError> {
-    let mut options = MqttOptions::new(&config.client_id, &config.broker.host, config.broker.port);
+    let endpoints = Endpoints::new(config, |broker, tls| options(config, broker, tls))?;
+    let (client, eventloop) = AsyncClient::new(endpoints.first(), config.outgoing_capacity);
+    Ok((
+        client,
+        Loop {
+            inner: Session {
+                eventloop,
+                window: OUTGOING_INFLIGHT,
+            },
+            connected: false,
+            outbox: Outbox::default(),
+            endpoints,
+        },
+    ))
+}
+
+/// The client options for one broker endpoint.
+fn options(
+    config: &MqttConfig,
+    broker: &BrokerAddress,
+    tls: Option<TlsConfiguration>,
+) -> MqttOptions {
+    let mut options = MqttOptions::new(&config.client_id, &broker.host, broker.port);
     options.set_keep_alive(config.keepalive);
     // As on 3.1.1, everything the broker delivers is accepted and the configured limit is
     // enforced at intake (an MQTT 5 broker silently drops what exceeds the client's maximum).
@@ -50,32 +73,17 @@ pub(super) fn build(config: &MqttConfig) -> Result<(AsyncClient, Loop), ConfigEr
     options.set_manual_acks(config.persistent_session);
     options.set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
     options.set_request_channel_capacity(config.outgoing_capacity);
-    if let Some((user, password)) = super::credentials(config) {
+    if let Some((user, password)) = super::credentials(broker) {
         options.set_credentials(user, password);
     }
-    if config.broker.tls {
-        options.set_transport(Transport::tls_with_config(
-            crate::tls::client_config(config)?.into(),
-        ));
+    if let Some(tls) = tls {
+        options.set_transport(Transport::tls_with_config(tls));
     }
     if config.health {
         options.set_last_will(last_will(config));
     }
-    let (client, mut eventloop) = AsyncClient::new(options, config.outgoing_capacity);
-    eventloop
-        .options
-        .set_network_options(super::network_options());
-    Ok((
-        client,
-        Loop {
-            inner: Session {
-                eventloop,
-                window: OUTGOING_INFLIGHT,
-            },
-            connected: false,
-            outbox: Outbox::default(),
-        },
-    ))
+    options.set_network_options(super::network_options());
+    options
 }
 
 fn last_will(config: &MqttConfig) -> LastWill {
@@ -172,6 +180,7 @@ pub(crate) struct Loop {
     /// rumqttc's v5 loop does not tell whether it has a network connection.
     connected: bool,
     outbox: Outbox<Publish>,
+    endpoints: Endpoints<MqttOptions>,
 }
 
 impl Loop {
@@ -235,6 +244,14 @@ impl Loop {
     /// After a connection error (see [`Outbox::on_disconnect`]).
     pub(super) fn on_disconnect(&mut self, skip: impl Fn(&[u8]) -> bool) {
         self.outbox.on_disconnect(&mut self.inner, skip);
+    }
+
+    /// Points the next connection at the next endpoint (see [`Endpoints`]); returns its index,
+    /// or `None` when there is only one.
+    pub(super) fn next_endpoint(&mut self) -> Option<usize> {
+        let (index, options) = self.endpoints.advance()?;
+        self.inner.eventloop.options = options;
+        Some(index)
     }
 
     /// A fresh id and time for the will of the next connection.

@@ -33,7 +33,11 @@ fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static s
 fn defaults_follow_the_wire_format() {
     let c = from(&BASE).unwrap();
     assert_eq!(
-        (c.broker.host.as_str(), c.broker.port, c.broker.tls),
+        (
+            c.brokers[0].host.as_str(),
+            c.brokers[0].port,
+            c.brokers[0].tls
+        ),
         ("broker", 1884, false)
     );
     assert_eq!(c.client_id, "tars-memory");
@@ -147,7 +151,8 @@ fn invalid_values_name_the_variable() {
 
 #[test]
 fn urls_parse_with_defaults_tls_ipv6_and_percent_decoded_credentials() {
-    let url = |u: &str| from(&[("MQTT_URL", u), ("MQTT_CLIENT_ID", "x")]).map(|c| c.broker);
+    let url =
+        |u: &str| from(&[("MQTT_URL", u), ("MQTT_CLIENT_ID", "x")]).map(|c| c.brokers[0].clone());
     let b = url("mqtt://").unwrap();
     assert_eq!((b.host.as_str(), b.port), ("localhost", 1883));
     let b = url("mqtts://broker.example").unwrap();
@@ -182,6 +187,66 @@ fn urls_parse_with_defaults_tls_ipv6_and_percent_decoded_credentials() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn a_url_list_gives_endpoints_in_order_each_with_its_own_credentials() {
+    let c = from(&[
+        (
+            "MQTT_URL",
+            "mqtt://a:p1@10.0.0.1:1883 , mqtts://b:p%2C2@[::1]:8884,mqtt://h3",
+        ),
+        ("MQTT_CLIENT_ID", "x"),
+    ])
+    .unwrap();
+    let shown: Vec<String> = c.brokers.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "mqtt://10.0.0.1:1883",
+            "mqtts://[::1]:8884",
+            "mqtt://h3:1883"
+        ]
+    );
+    assert_eq!(c.brokers[0].username.as_deref(), Some("a"));
+    assert_eq!(c.brokers[1].password.as_ref().unwrap().expose(), "p,2");
+    assert_eq!(c.brokers[2].username, None);
+    // The CA file is for the `mqtts://` endpoints of the list.
+    assert!(
+        MqttConfig::builder()
+            .url("mqtt://a,mqtts://b")
+            .client_id("x")
+            .ca_file("/ca.pem")
+            .build()
+            .is_ok()
+    );
+
+    for bad in [
+        "mqtt://a,",
+        ",mqtt://a",
+        "mqtt://a,,mqtt://b",
+        "mqtt://a,http://b",
+    ] {
+        let err = from(&[("MQTT_URL", bad), ("MQTT_CLIENT_ID", "x")]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    var: "MQTT_URL",
+                    ..
+                }
+            ),
+            "{bad}: {err}"
+        );
+    }
+    // Every password of a list stays out of the error.
+    let err = from(&[
+        ("MQTT_URL", "mqtt://u:secret1@a,mqtt://u:secret2@b:x"),
+        ("MQTT_CLIENT_ID", "x"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(!err.contains("secret"), "{err}");
 }
 
 #[test]
@@ -233,7 +298,7 @@ fn builder_overrides_env_and_env_overrides_earlier_settings() {
         c.client_id, "builder-id",
         "later builder calls override env"
     );
-    assert_eq!(c.broker.host, "from-env");
+    assert_eq!(c.brokers[0].host, "from-env");
 }
 
 #[test]

@@ -494,7 +494,7 @@ fn configuration_layers_macro_defaults_then_env_then_builder() {
         "the environment overrides the macro"
     );
     assert!(!config.health, "the builder overrides both");
-    assert_eq!(config.broker.host, "from-env");
+    assert_eq!(config.brokers[0].host, "from-env");
 }
 
 broker_suite!(

@@ -7,6 +7,7 @@ mod contracts;
 mod dispatch;
 mod envelope;
 mod extensions;
+mod failover;
 mod layers;
 mod llm_worker;
 mod macros;
