@@ -11,17 +11,16 @@
 //! ```
 
 mod fleet;
+mod jobs;
 mod worker;
 
-use std::future::IntoFuture;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tars_mqtt::testing::BrokerProcess;
-use tars_mqtt::{MqttConfig, QoS, Router, Runtime, ServiceHandle};
 
 use fleet::{Fleet, Setup, distinct, duplicates, out_of_order};
-use worker::{JOBS_TOPIC, Job, now_ns};
+use jobs::{now_ns, publish, publisher};
 
 /// The CPU work of one job, in microseconds (calibrated into iterations at start).
 const WORK_US: f64 = 200.0;
@@ -36,24 +35,7 @@ struct Sizes {
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("role") {
-        let arg = |key: &str| {
-            args.iter()
-                .find_map(|a| a.strip_prefix(&format!("{key}=")))
-                .unwrap_or_else(|| panic!("role argument {key}"))
-                .to_owned()
-        };
-        let flag = |key: &str| arg(key) == "true";
-        let iterations = arg("iterations").parse().expect("iterations");
-        let (url, id, log) = (arg("url"), arg("id"), arg("log"));
-        worker::run(
-            &url,
-            &id,
-            &log,
-            iterations,
-            flag("persistent"),
-            flag("dedup"),
-        )
-        .await;
+        worker::role(&args[2..]).await;
         return;
     }
     let value_of = |flag: &str| {
@@ -89,7 +71,7 @@ async fn main() {
             url
         }
     };
-    let iterations = calibrate(WORK_US);
+    let iterations = worker::calibrate(WORK_US);
     eprintln!("scaling: broker {url}; {WORK_US} µs of work per job = {iterations} iterations");
     let setup = Setup {
         urls: vec![url.clone()],
@@ -140,60 +122,13 @@ async fn main() {
     }
 }
 
-/// Iterations of [`worker::work`] that take `us` microseconds here.
-fn calibrate(us: f64) -> u64 {
-    let probe = 2_000_000;
-    let best = (0..5)
-        .map(|_| {
-            let started = Instant::now();
-            std::hint::black_box(worker::work(probe));
-            started.elapsed().as_secs_f64()
-        })
-        .fold(f64::MAX, f64::min);
-    (us * 1e-6 / (best / probe as f64)) as u64
-}
-
-/// The coordinator's own connection, which publishes the jobs.
-async fn publisher(url: &str, run: &str) -> ServiceHandle {
-    let config = MqttConfig::builder()
-        .url(url)
-        .client_id(format!("scale-{run}-pub"))
-        .build()
-        .expect("a valid configuration");
-    let handle = Runtime::new(config, Router::new(), ())
-        .start()
-        .expect("the publisher starts");
-    handle
-        .wait_ready(Duration::from_secs(10))
-        .await
-        .expect("the publisher connects");
-    handle
-}
-
-/// Publishes jobs `from..to` as fast as the connection takes them (QoS 1).
-async fn publish(handle: &ServiceHandle, from: u64, to: u64) {
-    let publisher = handle.publisher();
-    for seq in from..to {
-        let job = Job {
-            seq,
-            sent_ns: now_ns(),
-        };
-        publisher
-            .event(JOBS_TOPIC, "scale.job", &job)
-            .qos(QoS::AtLeastOnce)
-            .into_future()
-            .await
-            .expect("the job is published");
-    }
-}
-
 /// N workers share `jobs` jobs published at once: throughput and each worker's share.
 async fn scaling(setup: &Setup, url: &str, n: usize, jobs: u64, run: &str) -> Value {
     let mut fleet = Fleet::new(setup.clone(), run);
     (0..n).for_each(|i| fleet.spawn(i));
-    let handle = publisher(url, run).await;
+    let handle = publisher(url, &format!("scale-{run}-pub")).await;
     let started = now_ns();
-    publish(&handle, 0, jobs).await;
+    publish(&handle, 0, jobs, None).await;
     let wait = Duration::from_secs(120);
     tokio::task::block_in_place(|| fleet.wait_for(n, jobs as usize, Duration::from_secs(5), wait));
     let handled = fleet.handled(n);
@@ -234,8 +169,8 @@ async fn crash(setup: &Setup, url: &str, jobs: u64) -> Value {
     let mut fleet = Fleet::new(setup.clone(), run);
     fleet.spawn(0);
     fleet.spawn(1);
-    let handle = publisher(url, run).await;
-    publish(&handle, 0, jobs / 2).await;
+    let handle = publisher(url, &format!("scale-{run}-pub")).await;
+    publish(&handle, 0, jobs / 2, None).await;
     let killed_at = tokio::task::block_in_place(|| {
         while fleet.handled(2)[1].len() < (jobs / 10) as usize {
             std::thread::sleep(Duration::from_millis(1));
@@ -243,7 +178,7 @@ async fn crash(setup: &Setup, url: &str, jobs: u64) -> Value {
         fleet.kill(1);
         now_ns()
     });
-    publish(&handle, jobs / 2, jobs).await;
+    publish(&handle, jobs / 2, jobs, None).await;
     let quiet = Duration::from_secs(2);
     let limit = Duration::from_secs(120);
     tokio::task::block_in_place(|| fleet.wait_for(2, jobs as usize, quiet, limit));

@@ -6,31 +6,11 @@
 use std::fs::File;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
 use tars_mqtt::extract::State;
 use tars_mqtt::{MqttConfig, QoS, Route, Router, Runtime};
 
-/// The shared subscription every worker joins.
-pub const JOBS: &str = "$share/scalers/scale/jobs";
-/// Where the coordinator publishes the jobs.
-pub const JOBS_TOPIC: &str = "scale/jobs";
-
-/// One job: its sequence number and when it was published.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug)]
-pub struct Job {
-    pub seq: u64,
-    pub sent_ns: u128,
-}
-
-/// Nanoseconds since the Unix epoch (the processes of one machine share the clock).
-pub fn now_ns() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos()
-}
+use crate::jobs::{JOBS, Job, now_ns};
 
 /// The fixed CPU work of one job: `iterations` rounds of a multiply-xorshift.
 pub fn work(iterations: u64) -> u64 {
@@ -41,9 +21,44 @@ pub fn work(iterations: u64) -> u64 {
     x
 }
 
+/// Iterations of [`work`] that take `us` microseconds here.
+pub fn calibrate(us: f64) -> u64 {
+    let probe = 2_000_000;
+    let best = (0..5)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            std::hint::black_box(work(probe));
+            started.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min);
+    (us * 1e-6 / (best / probe as f64)) as u64
+}
+
 struct Worker {
     iterations: u64,
     log: Mutex<File>,
+}
+
+/// `role worker key=value…`: the worker process, as the coordinator starts it.
+pub async fn role(args: &[String]) {
+    let arg = |key: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("role argument {key}"))
+            .to_owned()
+    };
+    let flag = |key: &str| arg(key) == "true";
+    let iterations = arg("iterations").parse().expect("iterations");
+    let (url, id, log) = (arg("url"), arg("id"), arg("log"));
+    run(
+        &url,
+        &id,
+        &log,
+        iterations,
+        flag("persistent"),
+        flag("dedup"),
+    )
+    .await;
 }
 
 /// Runs one worker until SIGTERM (or until it is killed). `url` may list several brokers.
