@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use tars_mqtt::testing::free_port;
 
+/// How long a node waits for another node's answer (the plugin's default is 60 s). A publish
+/// to a shared group waits for every node's answer, so a dead node delays each one this long.
+pub const GRPC_TIMEOUT: &str = "1s";
+
 /// One broker node.
 pub struct Node {
     pub id: usize,
@@ -117,7 +121,7 @@ fn write_config(dir: &Path, id: usize, mqtt_port: u16, rpc_port: u16, peers: &[S
     let config = format!(
         r#"node.id = {id}
 rpc.server_addr = "127.0.0.1:{rpc_port}"
-rpc.client_timeout = "5s"
+rpc.client_timeout = "1s"
 log.to = "file"
 log.level = "warn"
 log.dir = "{dir}"
@@ -143,8 +147,9 @@ listener.tcp.external.message_expiry_interval = "0s"
     std::fs::write(
         plugins.join("rmqtt-cluster-broadcast.toml"),
         format!(
-            "node_grpc_addrs = [{}]\nnode_grpc_client_timeout = \"5s\"\n",
-            peers.join(", ")
+            "node_grpc_addrs = [{}]\nnode_grpc_client_timeout = \"{}\"\n",
+            peers.join(", "),
+            GRPC_TIMEOUT
         ),
     )
     .expect("write the cluster plugin's configuration");

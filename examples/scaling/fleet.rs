@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How the workers of a run connect and behave.
@@ -27,6 +28,8 @@ pub struct Fleet {
     dir: PathBuf,
     run: String,
     children: HashMap<String, Child>,
+    /// When each worker said `ready` (at start, and again after every reconnection).
+    ready: HashMap<usize, Arc<Mutex<Vec<u128>>>>,
 }
 
 /// One handled job, from a worker's log.
@@ -47,6 +50,7 @@ impl Fleet {
             dir,
             run: run.to_owned(),
             children: HashMap::new(),
+            ready: HashMap::new(),
         }
     }
 
@@ -71,9 +75,14 @@ impl Fleet {
             .expect("start a worker");
         let stdout = child.stdout.take().expect("piped");
         let (tx, rx) = std::sync::mpsc::channel();
+        let ready = self.ready.entry(index).or_default().clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 if line.map(|l| l == "ready").unwrap_or(false) {
+                    ready
+                        .lock()
+                        .expect("ready times")
+                        .push(crate::jobs::now_ns());
                     let _ = tx.send(());
                 }
             }
@@ -81,6 +90,12 @@ impl Fleet {
         rx.recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("worker {id} did not get ready"));
         self.children.insert(id, child);
+    }
+
+    /// When worker `index` was ready again after `after` (ns since the epoch), if it was.
+    pub fn ready_after(&self, index: usize, after: u128) -> Option<u128> {
+        let times = self.ready.get(&index)?.lock().expect("ready times");
+        times.iter().copied().find(|&t| t > after)
     }
 
     /// SIGKILL: no goodbye to the broker, nothing flushed.
@@ -117,6 +132,7 @@ impl Fleet {
     /// Waits until `total` distinct jobs are handled, or until nothing new was handled for
     /// `quiet` (then some are missing), or `limit` passed.
     pub fn wait_for(&self, workers: usize, total: usize, quiet: Duration, limit: Duration) {
+        // `total` counts what was published: jobs are numbered from 0 in every run.
         let started = Instant::now();
         let (mut last, mut changed) = (0, Instant::now());
         while started.elapsed() < limit {
@@ -168,6 +184,12 @@ pub fn distinct(handled: &[Vec<Handled>]) -> usize {
     seqs.sort_unstable();
     seqs.dedup();
     seqs.len()
+}
+
+/// Jobs published (`sent`) that no worker handled.
+pub fn lost(sent: &[u64], handled: &[Vec<Handled>]) -> usize {
+    let seen: std::collections::HashSet<u64> = handled.iter().flatten().map(|h| h.seq).collect();
+    sent.iter().filter(|seq| !seen.contains(seq)).count()
 }
 
 /// Jobs handled more than once (each extra handling counts).

@@ -46,24 +46,42 @@ pub async fn publisher(url: &str, id: &str) -> ServiceHandle {
 }
 
 /// Publishes jobs `from..to` (QoS 1), as fast as the connection takes them when `rate` is
-/// `None`, else at `rate` jobs per second.
-pub async fn publish(handle: &ServiceHandle, from: u64, to: u64, rate: Option<f64>) {
+/// `None`, else at `rate` jobs per second, and stops at `deadline` whatever is left. Returns
+/// the jobs the connection took: one that failed (its queue stayed full past the publish
+/// timeout, as when the broker stops answering) is not counted as sent.
+pub async fn publish(
+    handle: &ServiceHandle,
+    range: std::ops::Range<u64>,
+    rate: Option<f64>,
+    deadline: tokio::time::Instant,
+) -> Vec<u64> {
     let publisher = handle.publisher();
     let started = tokio::time::Instant::now();
-    for seq in from..to {
+    let mut sent = Vec::with_capacity(range.clone().count());
+    for seq in range.clone() {
         if let Some(rate) = rate {
-            let due = started + Duration::from_secs_f64((seq - from) as f64 / rate);
-            tokio::time::sleep_until(due).await;
+            let due = started + Duration::from_secs_f64((seq - range.start) as f64 / rate);
+            tokio::time::sleep_until(due.min(deadline)).await;
         }
         let job = Job {
             seq,
             sent_ns: now_ns(),
         };
-        publisher
+        let publish = publisher
             .event(JOBS_TOPIC, "scale.job", &job)
             .qos(QoS::AtLeastOnce)
-            .into_future()
-            .await
-            .expect("the job is published");
+            .into_future();
+        match tokio::time::timeout_at(deadline, publish).await {
+            Ok(Ok(_id)) => sent.push(seq),
+            Ok(Err(error)) => eprintln!("job {seq} not published: {error}"),
+            Err(_) => {
+                eprintln!(
+                    "publishing stopped at its deadline, {} jobs short",
+                    range.end - seq
+                );
+                break;
+            }
+        }
     }
+    sent
 }

@@ -10,6 +10,8 @@
 //! cargo run --release --example scaling -- --url mqtt://127.0.0.1:1883   # a broker of yours
 //! ```
 
+// Shared with the cluster example, which also watches instances reconnect.
+#[allow(dead_code)]
 mod fleet;
 mod jobs;
 mod worker;
@@ -19,7 +21,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tars_mqtt::testing::BrokerProcess;
 
-use fleet::{Fleet, Setup, distinct, duplicates, out_of_order};
+use fleet::{Fleet, Setup, distinct, duplicates, lost, out_of_order};
 use jobs::{now_ns, publish, publisher};
 
 /// The CPU work of one job, in microseconds (calibrated into iterations at start).
@@ -128,9 +130,9 @@ async fn scaling(setup: &Setup, url: &str, n: usize, jobs: u64, run: &str) -> Va
     (0..n).for_each(|i| fleet.spawn(i));
     let handle = publisher(url, &format!("scale-{run}-pub")).await;
     let started = now_ns();
-    publish(&handle, 0, jobs, None).await;
+    let sent = publish(&handle, 0..jobs, None, deadline()).await;
     let wait = Duration::from_secs(120);
-    tokio::task::block_in_place(|| fleet.wait_for(n, jobs as usize, Duration::from_secs(5), wait));
+    tokio::task::block_in_place(|| fleet.wait_for(n, sent.len(), Duration::from_secs(5), wait));
     let handled = fleet.handled(n);
     fleet.stop_all();
     handle.shutdown().await;
@@ -152,9 +154,14 @@ async fn scaling(setup: &Setup, url: &str, n: usize, jobs: u64, run: &str) -> Va
         "msg_per_s": (jobs as f64 / seconds).round(),
         "share_percent": shares,
         "out_of_order": out_of_order(&handled),
-        "lost": jobs as usize - distinct(&handled),
+        "lost": lost(&sent, &handled),
         "duplicates": duplicates(&handled),
     })
+}
+
+/// When a run's publishing gives up: the examples stop by themselves whatever the broker does.
+fn deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(120)
 }
 
 /// Two workers share a flood of jobs; one is killed (SIGKILL) when it has handled a tenth of
@@ -170,7 +177,7 @@ async fn crash(setup: &Setup, url: &str, jobs: u64) -> Value {
     fleet.spawn(0);
     fleet.spawn(1);
     let handle = publisher(url, &format!("scale-{run}-pub")).await;
-    publish(&handle, 0, jobs / 2, None).await;
+    let mut sent = publish(&handle, 0..jobs / 2, None, deadline()).await;
     let killed_at = tokio::task::block_in_place(|| {
         while fleet.handled(2)[1].len() < (jobs / 10) as usize {
             std::thread::sleep(Duration::from_millis(1));
@@ -178,19 +185,19 @@ async fn crash(setup: &Setup, url: &str, jobs: u64) -> Value {
         fleet.kill(1);
         now_ns()
     });
-    publish(&handle, jobs / 2, jobs, None).await;
+    sent.extend(publish(&handle, jobs / 2..jobs, None, deadline()).await);
     let quiet = Duration::from_secs(2);
     let limit = Duration::from_secs(120);
-    tokio::task::block_in_place(|| fleet.wait_for(2, jobs as usize, quiet, limit));
+    tokio::task::block_in_place(|| fleet.wait_for(2, sent.len(), quiet, limit));
     let before_restart = fleet.handled(2);
-    let held = jobs as usize - distinct(&before_restart);
+    let held = sent.len() - distinct(&before_restart);
     tokio::time::sleep(Duration::from_secs(3).saturating_sub(Duration::from_nanos(
         (now_ns() - killed_at).min(u64::MAX as u128) as u64,
     )))
     .await;
     let restarted_at = now_ns();
     fleet.spawn(1);
-    tokio::task::block_in_place(|| fleet.wait_for(2, jobs as usize, quiet, limit));
+    tokio::task::block_in_place(|| fleet.wait_for(2, sent.len(), quiet, limit));
     let handled = fleet.handled(2);
     fleet.stop_all();
     handle.shutdown().await;
@@ -211,7 +218,7 @@ async fn crash(setup: &Setup, url: &str, jobs: u64) -> Value {
         "down_seconds": round2((restarted_at - killed_at) as f64 / 1e9),
         "handled_after_restart": recovered.len(),
         "longest_wait_seconds": round2(longest_wait as f64 / 1e9),
-        "lost": jobs as usize - distinct(&handled),
+        "lost": lost(&sent, &handled),
         "duplicates": duplicates(&handled),
         "out_of_order": out_of_order(&handled),
     })
