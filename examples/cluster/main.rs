@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use fleet::{Fleet, Setup, duplicates, lost, out_of_order};
+use fleet::{Cli, Fleet, Setup, duplicates, lost, out_of_order};
 use jobs::{now_ns, publish, publisher};
 use nodes::Cluster;
 
@@ -37,20 +37,12 @@ const NODES: usize = 3;
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("role") {
-        worker::role(&args[2..]).await;
+    let cli = Cli::from_env();
+    if cli.run_worker().await {
         return;
     }
-    let value_of = |flag: &str| {
-        let i = args.iter().position(|a| a == flag)?;
-        Some(
-            args.get(i + 1)
-                .unwrap_or_else(|| panic!("{flag} <value>"))
-                .clone(),
-        )
-    };
-    let Some(binary) = value_of("--rmqttd")
+    let Some(binary) = cli
+        .value("--rmqttd")
         .or_else(|| std::env::var("RMQTTD").ok())
         .map(PathBuf::from)
     else {
@@ -59,7 +51,7 @@ async fn main() {
         );
         std::process::exit(2);
     };
-    let quick = args.iter().any(|a| a == "--quick");
+    let quick = cli.has("--quick");
     // Published at 1000 a second; while a node is dead the cluster delivers far fewer, so a
     // larger run only waits longer.
     let jobs = if quick { 1_500 } else { 3_000 };
@@ -81,7 +73,7 @@ async fn main() {
         "runs": results,
     });
     print!("{}", markdown(&report));
-    if let Some(path) = value_of("--json") {
+    if let Some(path) = cli.value("--json") {
         let text = serde_json::to_string_pretty(&report).expect("serializes");
         std::fs::write(&path, text).expect("write the JSON file");
         eprintln!("cluster: figures written to {path}");

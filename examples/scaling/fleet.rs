@@ -7,6 +7,36 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The command line of the examples that run a fleet: the coordinator's flags, or `role
+/// worker key=value…` when the coordinator started this process as a worker.
+pub struct Cli(Vec<String>);
+
+impl Cli {
+    pub fn from_env() -> Self {
+        Self(std::env::args().collect())
+    }
+
+    /// Runs the worker and returns `true` when this process is one.
+    pub async fn run_worker(&self) -> bool {
+        if self.0.get(1).map(String::as_str) != Some("role") {
+            return false;
+        }
+        crate::worker::role(&self.0[2..]).await;
+        true
+    }
+
+    /// The value after `flag`, if the flag is given.
+    pub fn value(&self, flag: &str) -> Option<String> {
+        let i = self.0.iter().position(|a| a == flag)?;
+        let value = self.0.get(i + 1);
+        Some(value.unwrap_or_else(|| panic!("{flag} <value>")).clone())
+    }
+
+    pub fn has(&self, flag: &str) -> bool {
+        self.0.iter().any(|a| a == flag)
+    }
+}
+
 /// How the workers of a run connect and behave.
 #[derive(Clone, Debug)]
 pub struct Setup {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tars_mqtt::testing::BrokerProcess;
 
-use fleet::{Fleet, Setup, distinct, duplicates, lost, out_of_order};
+use fleet::{Cli, Fleet, Setup, distinct, duplicates, lost, out_of_order};
 use jobs::{now_ns, publish, publisher};
 
 /// The CPU work of one job, in microseconds (calibrated into iterations at start).
@@ -35,20 +35,11 @@ struct Sizes {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("role") {
-        worker::role(&args[2..]).await;
+    let cli = Cli::from_env();
+    if cli.run_worker().await {
         return;
     }
-    let value_of = |flag: &str| {
-        let i = args.iter().position(|a| a == flag)?;
-        Some(
-            args.get(i + 1)
-                .unwrap_or_else(|| panic!("{flag} <value>"))
-                .clone(),
-        )
-    };
-    let sizes = match args.iter().any(|a| a == "--quick") {
+    let sizes = match cli.has("--quick") {
         true => Sizes {
             jobs: 5_000,
             rounds: 1,
@@ -61,7 +52,7 @@ async fn main() {
         },
     };
     let _broker;
-    let url = match value_of("--url") {
+    let url = match cli.value("--url") {
         Some(url) => url,
         None => {
             let broker = BrokerProcess::mosquitto("").unwrap_or_else(|e| {
@@ -117,7 +108,7 @@ async fn main() {
         "crash": crashes,
     });
     print!("{}", markdown(&report));
-    if let Some(path) = value_of("--json") {
+    if let Some(path) = cli.value("--json") {
         let text = serde_json::to_string_pretty(&report).expect("serializes");
         std::fs::write(&path, text).expect("write the JSON file");
         eprintln!("scaling: figures written to {path}");
