@@ -240,7 +240,7 @@ fn markdown(report: &Value) -> String {
             v => v.to_string(),
         };
         out += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |\n",
             text(&r["run"]),
             text(&r["dedup"]),
             text(&r["sessions"]),
@@ -248,11 +248,8 @@ fn markdown(report: &Value) -> String {
             share.join(" / "),
             text(&r["failover_seconds"]),
             text(&r["handling_resumed_seconds"]),
-            format!(
-                "{} / {}",
-                text(&r["median_delay_seconds"]),
-                text(&r["longest_delay_seconds"])
-            ),
+            text(&r["median_delay_seconds"]),
+            text(&r["longest_delay_seconds"]),
             r["lost"],
             r["duplicates"],
             r["out_of_order"]
