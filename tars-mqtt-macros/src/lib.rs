@@ -128,13 +128,14 @@ pub fn mqtt_service(args: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|
 /// | `"filter"` (first, required) | MQTT filter; `+`, `#`, and `{name}` levels bound to arguments; checked at compile time |
 /// | `qos = 0..=2` | subscription QoS (default 0) |
-/// | `reply = "topic"`, `event = "type"` | where the return value goes, and its envelope type (default: the topic with `/` → `.`) |
+/// | `reply = "topic"`, `event = "type"` | where the return value goes, and its envelope type (default: the topic with `/` → `.`); a reply topic that one of the service's own filters matches is an error (a reply storm) |
+/// | `allow_reply_loop = true` | the replies are meant to come back to the service (a relay): no reply-storm error |
 /// | `shared = "group"` | subscribe as `$share/group/filter` to split load between instances |
 /// | `group = "name"` | handlers of one group share a queue: messages handled in arrival order across them |
 /// | `concurrency = N`, `queue = N` | parallel runs (default 1, in order) and queue capacity (default 1024) |
 /// | `overflow = "block" \| "drop_oldest" \| "drop_new"` | what a full queue does (default `block`) |
 /// | `timeout = "5s"` | cancel and report a run after this long (`ms`, `s`, `m`) |
-/// | `env = "VAR"` | take the filter from `VAR` at start-up when set (validated; the error names the handler) |
+/// | `env = "VAR"` | take the filter from `VAR` (letters, digits, `_`) at start-up when set (validated; the error names the handler) |
 ///
 /// **Arguments.** After `&self`, an argument is a topic parameter when its name matches a
 /// `{name}` of the filter (any `FromStr` type); an extractor when it is a reference

@@ -55,6 +55,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let handlers = collect(&cx, &mut imp);
     check_duplicates(&cx, &handlers);
+    check_reply_loops(&cx, &handlers);
     if cx.has_errors() {
         let errors = cx
             .check()
@@ -136,6 +137,38 @@ fn check_duplicates(cx: &Ctxt, handlers: &[Handler]) {
                     "the topic filter `{}` is already handled by `{}`\nhelp: every handler of a filter runs for each message; put both in one handler",
                     filter.as_str(),
                     first.ident
+                ),
+            );
+        }
+    }
+}
+
+/// A reply topic that one of the service's own filters matches: every reply would come back to
+/// the service as a new message, which replies again (a reply storm).
+fn check_reply_loops(cx: &Ctxt, handlers: &[Handler]) {
+    for handler in handlers {
+        let Some(reply) = &handler.args.reply else {
+            continue;
+        };
+        if handler.args.allow_reply_loop {
+            continue;
+        }
+        let looped = handlers.iter().find_map(|other| {
+            let filter = other.args.filter.as_ref()?;
+            filter.matches(&reply.topic).then_some((other, filter))
+        });
+        if let Some((other, filter)) = looped {
+            let whose = if other.ident == handler.ident {
+                "its own filter".to_owned()
+            } else {
+                format!("the filter of `{}`", other.ident)
+            };
+            cx.error_spanned_by(
+                &reply.lit,
+                format!(
+                    "the reply topic `{}` is matched by `{}`, {whose}: every reply would be handled again as a new message, a reply storm\nhelp: reply on a topic outside this service's filters, or add `allow_reply_loop = true` if the replies are meant to come back",
+                    reply.topic,
+                    filter.as_str(),
                 ),
             );
         }

@@ -18,6 +18,7 @@ pub(crate) const OPTIONS: &[&str] = &[
     "queue",
     "timeout",
     "env",
+    "allow_reply_loop",
 ];
 
 /// Where a handler's return value goes.
@@ -45,6 +46,9 @@ pub(crate) struct SubscribeArgs {
     pub(crate) queue: Option<u64>,
     pub(crate) timeout_ms: Option<u64>,
     pub(crate) env: Option<String>,
+    /// `allow_reply_loop = true`: the handler's reply topic may be one of the service's own
+    /// filters (checked by `#[mqtt_service]`, which sees them all).
+    pub(crate) allow_reply_loop: bool,
 }
 
 /// `#[subscribe(...)]` as written: the topic literal and the value of each option, with the
@@ -116,8 +120,11 @@ impl SubscribeArgs {
             .get("timeout")
             .and_then(|v| attr::duration_ms(cx, "timeout", v));
         let overflow = string("overflow", "\"drop_oldest\"").and_then(|lit| overflow(cx, &lit));
-        let env = string("env", "\"MEMORY_QUERY_TOPIC\"")
-            .filter(|lit| non_empty(cx, lit, "`env` must name an environment variable"));
+        let env = string("env", "\"MEMORY_QUERY_TOPIC\"").filter(|lit| env_name(cx, lit));
+        let allow_reply_loop = written
+            .get("allow_reply_loop")
+            .and_then(|v| attr::boolean(cx, "allow_reply_loop", v))
+            .unwrap_or(false);
         let topic = written.topic.clone()?;
         let shared = shared.map(|lit| lit.value());
         Some(SubscribeArgs {
@@ -132,6 +139,7 @@ impl SubscribeArgs {
             queue,
             timeout_ms,
             env: env.map(|lit| lit.value()),
+            allow_reply_loop,
         })
     }
 }
@@ -175,6 +183,24 @@ fn non_empty(cx: &Ctxt, lit: &LitStr, message: &str) -> bool {
     let ok = !lit.value().is_empty();
     if !ok {
         cx.error_spanned_by(lit, message);
+    }
+    ok
+}
+
+/// `env = "…"` names a variable a shell can set: ASCII letters, digits and `_`, not starting
+/// with a digit.
+fn env_name(cx: &Ctxt, lit: &LitStr) -> bool {
+    let name = lit.value();
+    let ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        cx.error_spanned_by(
+            lit,
+            "`env` must be an environment variable name: ASCII letters, digits and `_`, not starting with a digit\nhelp: e.g. `env = \"MEMORY_QUERY_TOPIC\"`",
+        );
     }
     ok
 }
