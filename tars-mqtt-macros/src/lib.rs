@@ -128,7 +128,7 @@ pub fn mqtt_service(args: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|
 /// | `"filter"` (first, required) | MQTT filter; `+`, `#`, and `{name}` levels bound to arguments; checked at compile time |
 /// | `qos = 0..=2` | subscription QoS (default 0) |
-/// | `reply = "topic"`, `event = "type"` | where the return value goes, and its envelope type (default: the topic with `/` → `.`); a reply topic that one of the service's own filters matches is an error (a reply storm) |
+/// | `reply = "topic"`, `event = "type"` | where the return value goes, and its envelope type (default: the topic with `/` → `.`); a `{name}` level of the reply is the request topic's `{name}` (checked against the filter); a reply topic that one of the service's own filters matches is an error (a reply storm) |
 /// | `allow_reply_loop = true` | the replies are meant to come back to the service (a relay): no reply-storm error |
 /// | `shared = "group"` | subscribe as `$share/group/filter` to split load between instances |
 /// | `group = "name"` | handlers of one group share a queue: messages handled in arrival order across them |

@@ -133,6 +133,20 @@ pub enum Error {
         /// What is wrong with it.
         source: TopicNameError,
     },
+    /// A route's reply topic names a `{param}` that its filter does not have.
+    #[error(
+        "route `{route}`{origin}: the reply topic `{topic}` names `{{{param}}}`, which is not a parameter of the route's filter"
+    )]
+    ReplyParam {
+        /// The route (handler) name.
+        route: String,
+        /// Where it was declared, as ` (file:line:column, …)`, or empty.
+        origin: String,
+        /// The reply topic as given.
+        topic: String,
+        /// The unknown parameter's name.
+        param: String,
+    },
     /// Waiting for a signal failed.
     #[error("cannot listen for shutdown signals: {0}")]
     Signal(#[from] std::io::Error),

@@ -1,6 +1,7 @@
 //! What a route is once built: its options, its reply topic and its counters, shared with every
 //! message it handles.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -22,12 +23,46 @@ pub enum Overflow {
 }
 
 /// Where a route's return value is published.
+///
+/// A `{name}` level of the topic is replaced by the `{name}` parameter of the request's topic:
+/// a route on `home/{room}/cmd` replying on `home/{room}/ack` answers a request on
+/// `home/kitchen/cmd` on `home/kitchen/ack`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyTo {
     /// Reply topic.
     pub topic: String,
     /// Envelope type of the reply.
     pub event_type: String,
+}
+
+impl ReplyTo {
+    /// The names of the topic's `{name}` levels.
+    pub(crate) fn params(&self) -> impl Iterator<Item = &str> {
+        self.topic
+            .split('/')
+            .filter_map(|level| level.strip_prefix('{')?.strip_suffix('}'))
+    }
+
+    /// The topic to reply on for a request on `topic`, handled by the route of `filter`.
+    pub(crate) fn topic_for<'a>(&'a self, filter: &TopicFilter, topic: &str) -> Cow<'a, str> {
+        if self.params().next().is_none() {
+            return Cow::Borrowed(&self.topic);
+        }
+        let levels: Vec<&str> = self
+            .topic
+            .split('/')
+            .map(
+                |level| match level.strip_prefix('{').and_then(|l| l.strip_suffix('}')) {
+                    Some(name) => filter
+                        .param_values(topic)
+                        .find_map(|(n, value)| (n == name).then_some(value))
+                        .unwrap_or(level),
+                    None => level,
+                },
+            )
+            .collect();
+        Cow::Owned(levels.join("/"))
+    }
 }
 
 /// A route as declared, listed by [`Router::routes`](crate::Router::routes): what the service

@@ -84,7 +84,8 @@ impl<S> Route<S> {
         self
     }
     /// Publish the handler's return value to `topic` as an envelope of type `event_type`
-    /// whose `id` is the request's `id`.
+    /// whose `id` is the request's `id`. A `{name}` level of `topic` is replaced by the
+    /// `{name}` parameter of the request's topic (a name the filter lacks is an error at start).
     pub fn reply(mut self, topic: impl Into<String>, event_type: impl Into<String>) -> Self {
         self.reply = Some(ReplyTo {
             topic: topic.into(),
@@ -259,6 +260,18 @@ impl<S: Send + Sync + 'static> Router<S> {
                     origin,
                     topic: reply.topic.clone(),
                     source,
+                });
+            }
+            if let Some(reply) = &route.reply
+                && let Some(param) = reply
+                    .params()
+                    .find(|p| !filter.param_names().any(|n| n == *p))
+            {
+                return Err(Error::ReplyParam {
+                    route: name,
+                    origin,
+                    topic: reply.topic.clone(),
+                    param: param.to_owned(),
                 });
             }
             trie.insert(&filter, index);

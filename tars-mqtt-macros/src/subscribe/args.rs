@@ -127,11 +127,16 @@ impl SubscribeArgs {
             .unwrap_or(false);
         let topic = written.topic.clone()?;
         let shared = shared.map(|lit| lit.value());
+        let filter = filter(cx, &topic, shared.as_deref());
+        let reply = reply_to(cx, reply, event);
+        if let (Some(filter), Some(reply)) = (&filter, &reply) {
+            reply_params(cx, filter, reply);
+        }
         Some(SubscribeArgs {
-            filter: filter(cx, &topic, shared.as_deref()),
+            filter,
             topic,
             qos,
-            reply: reply_to(cx, reply, event),
+            reply,
             reply_given: written.get("reply").is_some(),
             group: group.map(|lit| lit.value()),
             concurrency,
@@ -260,6 +265,33 @@ fn filter(cx: &Ctxt, topic: &LitStr, shared: Option<&str>) -> Option<TopicFilter
         (Err(e), _) => {
             cx.syn_error(topic::filter_error(topic, &e));
             None
+        }
+    }
+}
+
+/// Every `{name}` level of the reply topic must be a parameter of the filter: it is replaced by
+/// that parameter of the request's topic.
+fn reply_params(cx: &Ctxt, filter: &TopicFilter, reply: &ReplyTo) {
+    let mut start = 0;
+    for level in reply.topic.split('/') {
+        let range = start..start + level.len();
+        start = range.end + 1;
+        let Some(name) = level.strip_prefix('{').and_then(|l| l.strip_suffix('}')) else {
+            continue;
+        };
+        if !filter.param_names().any(|n| n == name) {
+            let known: Vec<String> = filter.param_names().map(|n| format!("`{{{n}}}`")).collect();
+            let help = match known.is_empty() {
+                true => format!("the filter `{}` has no parameters", filter.as_str()),
+                false => format!("the filter's parameters are {}", known.join(", ")),
+            };
+            cx.syn_error(topic::error_in(
+                &reply.lit,
+                range,
+                &format!(
+                    "the reply topic names `{{{name}}}`, which is not a parameter of the filter: a `{{name}}` level of a reply is replaced by that parameter of the request's topic\nhelp: {help}"
+                ),
+            ));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A route worker: takes messages from the route's queue and runs the handler with its timeout,
 //! turning panics, errors and timeouts into reports (and error replies on reply routes).
 
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -128,10 +129,10 @@ impl<S: Send + Sync + 'static> Worker<S> {
                     .properties
                     .as_ref()
                     .and_then(|p| p.correlation_data.clone());
-                (topic, Some(correlation))
+                (Cow::Borrowed(topic), Some(correlation))
             }
             None => match &meta.reply {
-                Some(reply) => (reply.topic.as_str(), None),
+                Some(reply) => (reply.topic_for(&meta.filter, &inbound.topic), None),
                 None => {
                     tracing::warn!(
                         route = %meta.name,
@@ -154,7 +155,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
             .unwrap_or_else(crate::envelope::new_id);
         if let Err(e) = self
             .publisher
-            .publish_envelope(topic, &id, event_type, data, meta.qos, false, properties)
+            .publish_envelope(&topic, &id, event_type, data, meta.qos, false, properties)
             .await
         {
             self.report(meta, inbound, Failure::new(ErrorKind::Reply, Arc::new(e)));

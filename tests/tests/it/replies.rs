@@ -340,7 +340,62 @@ async fn handler_errors_reach_the_requester(broker: TestBroker) {
     service.shutdown().await;
 }
 
+/// `{room}` in a reply topic is the request topic's `room`: each room's request is answered on
+/// that room's topic; an error reply follows the same rule.
+async fn reply_topics_take_the_request_topics_parameters(broker: TestBroker) {
+    let p = unique("param");
+    let router = Router::new().route(
+        Route::new(
+            format!("{p}/home/{{room}}/cmd"),
+            |Json(v): Json<serde_json::Value>| async move {
+                match v["fail"].as_bool() {
+                    Some(true) => Err(std::io::Error::other("refused")),
+                    _ => Ok(Json(v)),
+                }
+            },
+        )
+        .qos(QoS::AtLeastOnce)
+        .reply(format!("{p}/home/{{room}}/ack"), "home.ack"),
+    );
+    let service = start(config(&broker.url(), &unique("svc")), router, ()).await;
+    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    peer.subscribe(&format!("{p}/home/+/ack")).await;
+    for (room, id) in [("kitchen", "a"), ("hall", "b")] {
+        let request = json!({"id": id, "type": "home.cmd", "data": {"room": room}});
+        peer.publish_json(&format!("{p}/home/{room}/cmd"), &request)
+            .await;
+        let reply = peer.expect(&format!("{p}/home/+/ack"), WAIT).await;
+        assert_eq!(reply.topic, format!("{p}/home/{room}/ack"));
+        assert_eq!(reply.json()["id"], id);
+    }
+    let request = json!({"id": "c", "type": "home.cmd", "data": {"fail": true}});
+    peer.publish_json(&format!("{p}/home/cellar/cmd"), &request)
+        .await;
+    let reply = peer.expect(&format!("{p}/home/+/ack"), WAIT).await;
+    assert_eq!(reply.topic, format!("{p}/home/cellar/ack"));
+    assert_eq!(reply.json()["type"], "error");
+    service.shutdown().await;
+}
+
+#[test]
+fn a_reply_parameter_the_filter_lacks_is_refused_at_start() {
+    let router = Router::<()>::new()
+        .route(Route::new("home/{room}/cmd", || async {}).reply("home/{floor}/ack", "home.ack"));
+    let config = tars_mqtt::MqttConfig::builder()
+        .url("mqtt://127.0.0.1:1")
+        .client_id("x")
+        .build()
+        .unwrap();
+    let err = Runtime::new(config, router, ()).start().unwrap_err();
+    assert!(
+        matches!(&err, tars_mqtt::Error::ReplyParam { param, .. } if param == "floor"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`{floor}`"), "{err}");
+}
+
 broker_suite!(
+    reply_topics_take_the_request_topics_parameters,
     handler_errors_reach_the_requester,
     reply_carries_the_request_id,
     concurrent_requests_are_correlated,
