@@ -107,7 +107,11 @@ impl Handler {
         let output = classify_output(&method.sig.output);
         let args = args?;
         check_params_bound(cx, &args, &names, &inputs);
-        check_reply(cx, &args, &output);
+        // Without `async`, the return type is not the handler's output (it is often the future
+        // itself): the missing `async` is the one error to report.
+        if method.sig.asyncness.is_some() {
+            check_reply(cx, &args, &output);
+        }
         let cfgs = method
             .attrs
             .iter()
@@ -128,7 +132,14 @@ impl Handler {
 /// `async`, not generic, `&self` first.
 fn check_signature(cx: &Ctxt, sig: &syn::Signature) {
     if sig.asyncness.is_none() {
-        cx.error_spanned_by(sig.fn_token, "the `async` keyword is missing from the handler declaration\nhelp: handlers are `async fn`");
+        let help = match returns_future(&sig.output) {
+            true => "write `async fn` returning the future's output instead of `impl Future`",
+            false => "handlers are `async fn`",
+        };
+        cx.error_spanned_by(
+            sig.fn_token,
+            format!("the `async` keyword is missing from the handler declaration\nhelp: {help}"),
+        );
     }
     if !sig.generics.params.is_empty() {
         cx.error_spanned_by(
@@ -147,6 +158,15 @@ fn check_signature(cx: &Ctxt, sig: &syn::Signature) {
         },
         _ => cx.error_spanned_by(&sig.ident, "handlers are methods: add `&self` as the first argument"),
     }
+}
+
+/// `-> impl Future<…>` (or a boxed future): what a handler written without `async` returns.
+fn returns_future(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let text = quote::ToTokens::to_token_stream(&**ty).to_string();
+    text.contains("Future")
 }
 
 /// Each argument after `&self` as a topic parameter, an extractor or the payload (at most one).
@@ -191,6 +211,17 @@ fn classify(cx: &Ctxt, ty: Type, param: Option<usize>, marked: bool, payload_see
         return Input::Param { index, ty };
     }
     if let Type::Reference(r) = &ty {
+        // A borrowed string or byte slice is a payload the framework would have to own.
+        if let Some(owned) = borrowed_payload(&r.elem) {
+            cx.error_spanned_by(
+                &ty,
+                format!("the payload is decoded into a value the handler owns, so it cannot be borrowed\nhelp: take {owned} instead"),
+            );
+            return Input::Payload {
+                ty: (*r.elem).clone(),
+                wrapped: false,
+            };
+        }
         if r.mutability.is_some() {
             cx.error_spanned_by(
                 &ty,
@@ -213,6 +244,17 @@ fn classify(cx: &Ctxt, ty: Type, param: Option<usize>, marked: bool, payload_see
     }
     let wrapped = last_segment(&ty).is_some_and(|s| PAYLOAD_WRAPPERS.iter().any(|w| s.ident == w));
     Input::Payload { ty, wrapped }
+}
+
+/// `str` and `[u8]`, the unsized payloads a handler might try to borrow, with their owned form.
+fn borrowed_payload(ty: &Type) -> Option<&'static str> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => Some("`String`"),
+        Type::Slice(s) if matches!(&*s.elem, Type::Path(p) if p.path.is_ident("u8")) => {
+            Some("`Vec<u8>` or `Raw`")
+        }
+        _ => None,
+    }
 }
 
 /// Every `{name}` of the filter needs an argument of that name.
