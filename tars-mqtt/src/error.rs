@@ -158,3 +158,42 @@ pub enum Error {
 /// A handler's error as the runtime keeps it: the error itself, so that an error hook can
 /// downcast it (see [`ErrorReport::source`](crate::runtime::ErrorReport::source)).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The payload (or a topic parameter) did not decode; the handler was not called.
+    Decode,
+    /// The handler returned an error.
+    Handler,
+    /// The handler panicked.
+    Panic,
+    /// The handler ran past its timeout and was cancelled.
+    Timeout,
+    /// The overflow policy dropped the message.
+    Dropped,
+    /// The reply could not be published.
+    Reply,
+    /// The payload was larger than the configured maximum; dropped before routing.
+    TooLarge,
+    /// The broker refused a subscription (its SUBACK) or a QoS ≥ 1 publish (its PUBACK or
+    /// PUBCOMP, MQTT 5); the message names the reason code, e.g. `NotAuthorized`. `route` is
+    /// empty; `topic` is the filter, or empty for a publish (the broker names only its packet id).
+    Refused,
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Decode => "decode error",
+            Self::Handler => "handler error",
+            Self::Panic => "handler panicked",
+            Self::Timeout => "handler timed out",
+            Self::Dropped => "message dropped",
+            Self::Reply => "reply failed",
+            Self::TooLarge => "payload too large",
+            Self::Refused => "refused by the broker",
+        })
+    }
+}

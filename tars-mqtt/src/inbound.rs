@@ -1,6 +1,7 @@
 //! One received PUBLISH as the connection hands it over: shared (behind an `Arc`) by every
 //! route it matched, acknowledged when the last of them is done with it.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -42,6 +43,24 @@ impl Inbound {
     pub(crate) fn header(&self) -> &EnvelopeHeader {
         self.header
             .get_or_init(|| EnvelopeHeader::read(&self.payload))
+    }
+
+    /// Where to answer this message and with which properties: an MQTT 5 request's Response
+    /// Topic (when valid) with its Correlation Data echoed, else `fallback` with `properties`.
+    pub(crate) fn reply_target<'a>(
+        &'a self,
+        fallback: Option<Cow<'a, str>>,
+        properties: Option<Properties>,
+    ) -> Option<(Cow<'a, str>, Option<Properties>)> {
+        let request = self.properties.as_deref();
+        match request.and_then(|p| p.response_topic.as_deref()) {
+            Some(topic) if crate::topic::validate_topic_name(topic).is_ok() => {
+                let mut properties = properties.unwrap_or_default();
+                properties.correlation_data = request.and_then(|p| p.correlation_data.clone());
+                Some((Cow::Borrowed(topic), Some(properties)))
+            }
+            _ => fallback.map(|topic| (topic, properties)),
+        }
     }
 
     /// The first bytes of the payload as text, for error reports.

@@ -111,10 +111,12 @@
 
 mod ack;
 mod args;
+pub mod asyncapi;
 pub mod config;
 mod connection;
 mod controller;
 mod dedup;
+pub mod discovery;
 mod dispatch;
 mod envelope;
 mod error;
@@ -122,6 +124,8 @@ pub mod extract;
 pub mod handler;
 mod inbound;
 mod message;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod presence;
 pub mod properties;
 pub mod publisher;
@@ -132,6 +136,7 @@ mod router;
 pub mod runtime;
 pub mod service;
 mod state;
+pub mod stats;
 mod tls;
 pub mod topic;
 

@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::QoS;
+use crate::stats::RouteStats;
 use crate::topic::TopicFilter;
 
 /// What a route does when its queue is full.
@@ -67,7 +67,7 @@ impl ReplyTo {
 
 /// A route as declared, listed by [`Router::routes`](crate::Router::routes): what the service
 /// will subscribe to and how it will handle it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RouteInfo<'a> {
     /// The name (the handler's, for `#[subscribe]` methods; the filter otherwise).
@@ -90,41 +90,10 @@ pub struct RouteInfo<'a> {
     pub timeout: Option<Duration>,
     /// Where it was declared (`file:line:column` for `#[subscribe]` methods).
     pub origin: Option<&'a str>,
-}
-
-/// Per-route counters, read while the service runs.
-#[derive(Debug, Default)]
-pub struct RouteStats {
-    pub(crate) received: AtomicU64,
-    pub(crate) succeeded: AtomicU64,
-    pub(crate) failed: AtomicU64,
-    pub(crate) dropped: AtomicU64,
-}
-
-impl RouteStats {
-    pub(crate) fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Messages queued for the route.
-    pub fn received(&self) -> u64 {
-        self.received.load(Ordering::Relaxed)
-    }
-
-    /// Handler runs that completed successfully.
-    pub fn succeeded(&self) -> u64 {
-        self.succeeded.load(Ordering::Relaxed)
-    }
-
-    /// Messages not handled successfully: decode errors, handler errors, panics, timeouts.
-    pub fn failed(&self) -> u64 {
-        self.failed.load(Ordering::Relaxed)
-    }
-
-    /// Messages dropped by the overflow policy.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
+    /// The JSON Schema of the payload's `data`, when known (feature `asyncapi`).
+    pub payload_schema: Option<crate::asyncapi::SchemaFn>,
+    /// The JSON Schema of the reply's `data`, when known (feature `asyncapi`).
+    pub reply_schema: Option<crate::asyncapi::SchemaFn>,
 }
 
 /// A route's static description, shared with its messages.

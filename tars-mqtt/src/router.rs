@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::QoS;
+use crate::asyncapi::SchemaFn;
 use crate::error::Error;
 use crate::handler::{Erased, ErasedHandler, Handler};
 use crate::properties::Properties;
-use crate::route::{Overflow, ReplyTo, RouteInfo, RouteMeta, RouteStats};
+use crate::route::{Overflow, ReplyTo, RouteInfo, RouteMeta};
+use crate::stats::RouteStats;
 use crate::topic::{FilterTrie, TopicFilter};
 
 /// One subscription and its handler, with options.
@@ -41,6 +43,8 @@ pub struct Route<S> {
     group: Option<String>,
     origin: Option<String>,
     reply_properties: Option<Properties>,
+    payload_schema: Option<SchemaFn>,
+    reply_schema: Option<SchemaFn>,
     handler: Arc<dyn ErasedHandler<S>>,
 }
 
@@ -63,6 +67,8 @@ impl<S: Send + Sync + 'static> Route<S> {
             group: None,
             origin: None,
             reply_properties: None,
+            payload_schema: None,
+            reply_schema: None,
             handler: Arc::new(Erased::new(handler)),
         }
     }
@@ -91,6 +97,26 @@ impl<S> Route<S> {
             topic: topic.into(),
             event_type: event_type.into(),
         });
+        self
+    }
+    /// The JSON Schema of the payload's `data`, for the service's AsyncAPI document
+    /// (`#[subscribe]` records it for every type that derives `JsonSchema`).
+    #[cfg(feature = "asyncapi")]
+    pub fn payload_schema<T: schemars::JsonSchema>(mut self) -> Self {
+        self.payload_schema = Some(crate::asyncapi::schema_of::<T>);
+        self
+    }
+    /// The JSON Schema of the reply's `data`, for the service's AsyncAPI document.
+    #[cfg(feature = "asyncapi")]
+    pub fn reply_schema<T: schemars::JsonSchema>(mut self) -> Self {
+        self.reply_schema = Some(crate::asyncapi::schema_of::<T>);
+        self
+    }
+    /// The payload's and the reply's schemas as `#[subscribe]` found them.
+    #[doc(hidden)]
+    pub fn schemas(mut self, payload: Option<SchemaFn>, reply: Option<SchemaFn>) -> Self {
+        self.payload_schema = payload.or(self.payload_schema);
+        self.reply_schema = reply.or(self.reply_schema);
         self
     }
     /// Where the route was declared (e.g. `src/main.rs:12:5`), for error messages.
@@ -232,6 +258,8 @@ impl<S: Send + Sync + 'static> Router<S> {
             overflow: r.overflow,
             timeout: r.timeout,
             origin: r.origin.as_deref(),
+            payload_schema: r.payload_schema,
+            reply_schema: r.reply_schema,
         })
     }
 
@@ -277,6 +305,7 @@ impl<S: Send + Sync + 'static> Router<S> {
             trie.insert(&filter, index);
             routes.push((
                 Arc::new(RouteMeta {
+                    stats: RouteStats::new(&name),
                     name,
                     filter,
                     qos: route.qos,
@@ -287,7 +316,6 @@ impl<S: Send + Sync + 'static> Router<S> {
                     timeout: route.timeout,
                     group: route.group,
                     reply_properties: route.reply_properties,
-                    stats: RouteStats::default(),
                 }),
                 route.handler,
             ));

@@ -14,6 +14,7 @@ use crate::config::MqttConfig;
 use crate::connection::{self, Driver, SubscribeOptions};
 use crate::controller::{Controller, ReadyHook, RefusalHook};
 use crate::dedup::Dedup;
+use crate::discovery::Responder;
 use crate::dispatch::Dispatcher;
 pub use crate::dispatch::{ErrorHook, ErrorKind, ErrorReport, SharedError};
 use crate::error::Error;
@@ -47,6 +48,8 @@ pub struct Runtime<S> {
     state: Arc<S>,
     hook: Option<ErrorHook>,
     on_ready: Option<OnReady>,
+    /// Name and version, as discovery reports them.
+    identity: Option<(String, String)>,
 }
 
 /// The `on_ready` hook as given, before it is bound to the publisher.
@@ -61,7 +64,16 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             state: Arc::new(state),
             hook: None,
             on_ready: None,
+            identity: None,
         }
+    }
+
+    /// The service's name and version, as discovery reports them (the default name is the
+    /// envelope source, the default version empty). [`Runtime::service`] takes them from the
+    /// [`Service`](crate::Service).
+    pub fn describe(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.identity = Some((name.into(), version.into()));
+        self
     }
 
     /// Runs `hook` after every (re)connection, once the subscriptions are confirmed and `ready`
@@ -109,6 +121,16 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// Starts the service in the background and returns at once; see [`ServiceHandle`].
     pub fn start(self) -> Result<ServiceHandle, Error> {
         let config = Arc::new(self.config);
+        let identity = self
+            .identity
+            .unwrap_or_else(|| (config.source.clone(), String::new()));
+        let descriptions = crate::discovery::describe_routes(&self.router);
+        let asyncapi = crate::asyncapi::document(
+            &identity.0,
+            &identity.1,
+            self.router.routes(),
+            Some(&config),
+        );
         let router = self.router.compile()?;
         let (client, eventloop) = connection::build(&config)?;
         let (ready_tx, ready_rx) =
@@ -125,7 +147,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
         for filter in &router.reply_topics {
             publisher.mark_reply_topic(filter.as_str());
         }
-        let wanted = planned_subscriptions(&router);
+        let mut wanted = planned_subscriptions(&router);
         let on_refusal = refusal_hook(self.hook.clone());
         let mut workers = JoinSet::new();
         let dispatcher = Dispatcher::start(
@@ -135,6 +157,24 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             self.hook,
             &mut workers,
         );
+        let discovery = config.discovery.then(|| {
+            let responder = Responder::new(
+                &config,
+                identity,
+                descriptions,
+                asyncapi,
+                dispatcher.clone(),
+                publisher.clone(),
+                ready_rx.clone(),
+            );
+            wanted.extend(
+                responder
+                    .filters()
+                    .into_iter()
+                    .map(|f| (f, QoS::AtMostOnce)),
+            );
+            Arc::new(responder)
+        });
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let controller = Controller {
             on_ready: ready_hook(self.on_ready, &publisher),
@@ -158,7 +198,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             state: ready_tx.clone(),
             stop: stop_rx,
             acks: acks.clone(),
-            on_publish: intake(&config, publisher.clone(), dispatcher.clone()),
+            on_publish: intake(&config, publisher.clone(), dispatcher.clone(), discovery),
         };
         let routes = dispatcher.routes().cloned().collect();
         let shutdown = Shutdown {
@@ -232,6 +272,7 @@ fn intake(
     config: &MqttConfig,
     publisher: Publisher,
     dispatcher: Arc<Dispatcher>,
+    discovery: Option<Arc<Responder>>,
 ) -> Arc<dyn Fn(Arc<Inbound>) -> Option<BoxFuture<'static, ()>> + Send + Sync> {
     let dedup = config
         .dedupe_ttl
@@ -252,6 +293,11 @@ fn intake(
             return None;
         }
         publisher.resolve_reply(&inbound);
+        if let Some(discovery) = &discovery
+            && let Some(verb) = discovery.request(&inbound.topic)
+        {
+            discovery.answer(verb, &inbound);
+        }
         dispatcher.dispatch_now(inbound)
     })
 }

@@ -69,7 +69,7 @@ pub trait Service: Send + Sync + Sized + 'static {
 impl<T: Service> Runtime<T> {
     /// A runtime for a [`Service`] (what `#[mqtt_service]` implements).
     pub fn service(config: MqttConfig, service: T) -> Self {
-        Runtime::new(config, T::router(), service)
+        Runtime::new(config, T::router(), service).describe(T::INFO.name, T::INFO.version)
     }
 }
 
@@ -79,6 +79,8 @@ impl<T: Service> Runtime<T> {
 pub struct ServiceInfo {
     /// The type name.
     pub name: &'static str,
+    /// The version (`#[mqtt_service]` takes its crate's), empty when unknown.
+    pub version: &'static str,
     /// Configuration defaults declared with the service (the environment and the builder
     /// override them).
     pub defaults: ServiceDefaults,
@@ -89,7 +91,20 @@ impl ServiceInfo {
     pub const fn new(name: &'static str) -> Self {
         Self {
             name,
+            version: "",
             defaults: ServiceDefaults::NONE,
+        }
+    }
+    /// The version, as discovery reports it.
+    pub const fn version(mut self, version: &'static str) -> Self {
+        self.version = version;
+        self
+    }
+    /// The version if known (`option_env!("CARGO_PKG_VERSION")`), as discovery reports it.
+    pub const fn version_of(self, version: Option<&'static str>) -> Self {
+        match version {
+            Some(version) => self.version(version),
+            None => self,
         }
     }
     /// Default client id.

@@ -38,9 +38,11 @@ pub(crate) fn glue(
     }
 }
 
-/// `.client_id(…)`, `.heartbeat(…)`, … for the defaults given in `#[mqtt_service(…)]`.
+/// `.version(…)`, then `.client_id(…)`, `.heartbeat(…)`, … for the defaults given in
+/// `#[mqtt_service(…)]`.
 fn defaults(args: &ServiceArgs) -> Vec<TokenStream> {
-    let mut out = Vec::new();
+    // The version of the crate the service is in.
+    let mut out = vec![quote!(.version_of(::core::option_env!("CARGO_PKG_VERSION")))];
     if let Some(v) = &args.client_id {
         out.push(quote!(.client_id(#v)));
     }

@@ -13,6 +13,7 @@ const _: () = {
     use ::tars_mqtt::__private as __tm;
     impl __tm::Service for MemoryWorker {
         const INFO: __tm::ServiceInfo = __tm::ServiceInfo::new("MemoryWorker")
+            .version_of(::core::option_env!("CARGO_PKG_VERSION"))
             .client_id("tars-memory")
             .source("memory-worker")
             .health(true)

@@ -39,6 +39,7 @@ pub struct ConfigBuilder {
     protocol: Option<Protocol>,
     session_expiry: Option<f64>,
     no_local: Option<bool>,
+    discovery: Option<bool>,
     ca_file: Option<PathBuf>,
     max_packet_size: Option<usize>,
     outgoing_capacity: Option<usize>,
@@ -92,6 +93,8 @@ impl ConfigBuilder {
         session_expiry: Duration => session_expiry = |d: Duration| d.as_secs_f64();
         /// MQTT 5: do not receive the service's own publishes (`MQTT_NO_LOCAL`), default off.
         no_local: bool => no_local;
+        /// Answer discovery and stats requests (`MQTT_DISCOVERY`), default on.
+        discovery: bool => discovery;
         /// Extra trusted CA for `mqtts://` (`MQTT_CA_FILE`).
         ca_file: impl Into<PathBuf> => ca_file;
         /// Largest packet in bytes (`MQTT_MAX_PACKET_SIZE`), default 1 MiB.
@@ -137,6 +140,7 @@ impl ConfigBuilder {
         self.heartbeat = flag(ENV_ENABLE_HEARTBEAT)?.or(self.heartbeat);
         self.persistent_session = flag(ENV_PERSISTENT_SESSION)?.or(self.persistent_session);
         self.no_local = flag(ENV_NO_LOCAL)?.or(self.no_local);
+        self.discovery = flag(ENV_DISCOVERY)?.or(self.discovery);
         self.dedupe_max_entries = count(ENV_DEDUPE_MAX_ENTRIES)?.or(self.dedupe_max_entries);
         self.max_packet_size = count(ENV_MAX_PACKET_SIZE)?.or(self.max_packet_size);
         Ok(self)
@@ -175,6 +179,7 @@ impl ConfigBuilder {
             protocol: self.protocol.unwrap_or_default(),
             session_expiry,
             no_local: self.no_local.unwrap_or(false),
+            discovery: self.discovery.unwrap_or(true),
             ca_file: self.ca_file,
             max_packet_size,
             outgoing_capacity,

@@ -51,6 +51,8 @@ pub mod env {
     /// Do not receive this service's own publishes on its subscriptions (MQTT 5 only;
     /// tars-mqtt addition).
     pub const ENV_NO_LOCAL: &str = "MQTT_NO_LOCAL";
+    /// Discovery and stats answers (tars-mqtt addition).
+    pub const ENV_DISCOVERY: &str = "MQTT_DISCOVERY";
 }
 
 /// The MQTT protocol version a service speaks.
@@ -137,6 +139,9 @@ pub struct MqttConfig {
     /// MQTT 5: subscribe with No Local, so the broker does not deliver this service's own
     /// publishes back to it.
     pub no_local: bool,
+    /// Answer discovery requests (`ping`, `info`, `stats` on `system/services/…`; see
+    /// [`discovery`](crate::discovery)).
+    pub discovery: bool,
     /// Extra CA certificate (PEM file) trusted for `mqtts://`, besides the system roots.
     pub ca_file: Option<PathBuf>,
     /// Largest MQTT packet accepted or sent.

@@ -17,7 +17,7 @@ pub use report::{ErrorHook, ErrorKind, ErrorReport, SharedError};
 use crate::handler::ErasedHandler;
 use crate::inbound::Inbound;
 use crate::publisher::Publisher;
-use crate::route::{RouteMeta, RouteStats};
+use crate::route::RouteMeta;
 use crate::router::CompiledRouter;
 use crate::topic::FilterTrie;
 use queue::{BoundedQueue, Pushed};
@@ -124,7 +124,7 @@ impl Dispatcher {
     ) -> Option<BoxFuture<'static, ()>> {
         for (k, &i) in matched.iter().enumerate() {
             let slot = &self.slots[i];
-            RouteStats::bump(&slot.meta.stats.received);
+            slot.meta.stats.on_received();
             match slot
                 .queue
                 .try_push((i, inbound.clone()), slot.meta.overflow)
@@ -165,7 +165,7 @@ impl Dispatcher {
     }
 
     fn dropped(&self, meta: &RouteMeta, inbound: &Inbound, why: &str) {
-        RouteStats::bump(&meta.stats.dropped);
+        meta.stats.on_failure(ErrorKind::Dropped, why);
         report(
             self.hook.as_ref(),
             ErrorReport {
@@ -215,6 +215,12 @@ impl Dispatcher {
 
     pub(crate) fn routes(&self) -> impl Iterator<Item = &Arc<RouteMeta>> {
         self.slots.iter().map(|s| &s.meta)
+    }
+
+    /// Every route with its queue's depth now and its maximum (a queue group's routes share
+    /// their queue).
+    pub(crate) fn routes_with_depth(&self) -> impl Iterator<Item = (&RouteMeta, (usize, usize))> {
+        self.slots.iter().map(|s| (&*s.meta, s.queue.depth()))
     }
 }
 

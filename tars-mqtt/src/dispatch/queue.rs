@@ -17,6 +17,15 @@ pub(crate) struct BoundedQueue<T> {
 struct State<T> {
     items: VecDeque<T>,
     closed: bool,
+    /// The most items ever queued at once.
+    max: usize,
+}
+
+impl<T> State<T> {
+    fn push_back(&mut self, item: T) {
+        self.items.push_back(item);
+        self.max = self.max.max(self.items.len());
+    }
 }
 
 /// What happened to a pushed item.
@@ -36,6 +45,7 @@ impl<T> BoundedQueue<T> {
             state: Mutex::new(State {
                 items: VecDeque::with_capacity(capacity.min(1024)),
                 closed: false,
+                max: 0,
             }),
             items: Notify::new(),
             space: Notify::new(),
@@ -55,7 +65,7 @@ impl<T> BoundedQueue<T> {
             return Ok(Pushed::Closed(item));
         }
         if state.items.len() < self.capacity {
-            state.items.push_back(item);
+            state.push_back(item);
             drop(state);
             self.items.notify_one();
             return Ok(Pushed::Queued);
@@ -64,7 +74,7 @@ impl<T> BoundedQueue<T> {
             Overflow::DropNew => Ok(Pushed::Rejected(item)),
             Overflow::DropOldest => {
                 let oldest = state.items.pop_front().expect("a full queue has items");
-                state.items.push_back(item);
+                state.push_back(item);
                 Ok(Pushed::DroppedOldest(oldest))
             }
             Overflow::Block => Err(item),
@@ -84,7 +94,7 @@ impl<T> BoundedQueue<T> {
                     return Pushed::Closed(item_ref);
                 }
                 if state.items.len() < self.capacity {
-                    state.items.push_back(item_ref);
+                    state.push_back(item_ref);
                     drop(state);
                     self.items.notify_one();
                     return Pushed::Queued;
@@ -93,7 +103,7 @@ impl<T> BoundedQueue<T> {
                     Overflow::DropNew => return Pushed::Rejected(item_ref),
                     Overflow::DropOldest => {
                         let oldest = state.items.pop_front().expect("a full queue has items");
-                        state.items.push_back(item_ref);
+                        state.push_back(item_ref);
                         return Pushed::DroppedOldest(oldest);
                     }
                     Overflow::Block => item = Some(item_ref),
@@ -137,6 +147,12 @@ impl<T> BoundedQueue<T> {
 
     pub(crate) fn len(&self) -> usize {
         self.lock().items.len()
+    }
+
+    /// Items queued now, and the most ever queued at once.
+    pub(crate) fn depth(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.items.len(), state.max)
     }
 }
 

@@ -1,47 +1,9 @@
 //! Error reports: every message that is not handled successfully is reported once, to `tracing`
 //! and to the service's error hook.
 
-use std::fmt;
 use std::sync::Arc;
 
-/// What went wrong with a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// The payload (or a topic parameter) did not decode; the handler was not called.
-    Decode,
-    /// The handler returned an error.
-    Handler,
-    /// The handler panicked.
-    Panic,
-    /// The handler ran past its timeout and was cancelled.
-    Timeout,
-    /// The overflow policy dropped the message.
-    Dropped,
-    /// The reply could not be published.
-    Reply,
-    /// The payload was larger than the configured maximum; dropped before routing.
-    TooLarge,
-    /// The broker refused a subscription (its SUBACK) or a QoS ≥ 1 publish (its PUBACK or
-    /// PUBCOMP, MQTT 5); the message names the reason code, e.g. `NotAuthorized`. `route` is
-    /// empty; `topic` is the filter, or empty for a publish (the broker names only its packet id).
-    Refused,
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Decode => "decode error",
-            Self::Handler => "handler error",
-            Self::Panic => "handler panicked",
-            Self::Timeout => "handler timed out",
-            Self::Dropped => "message dropped",
-            Self::Reply => "reply failed",
-            Self::TooLarge => "payload too large",
-            Self::Refused => "refused by the broker",
-        })
-    }
-}
+pub use crate::error::ErrorKind;
 
 /// An error as a report holds it: shared, so that the report can be cloned.
 pub type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;

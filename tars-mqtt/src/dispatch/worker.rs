@@ -1,7 +1,6 @@
 //! A route worker: takes messages from the route's queue and runs the handler with its timeout,
 //! turning panics, errors and timeouts into reports (and error replies on reply routes).
 
-use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -13,9 +12,9 @@ use super::report::{ErrorHook, ErrorKind, ErrorReport, SharedError, report};
 use crate::handler::{ErasedHandler, Reply};
 use crate::inbound::Inbound;
 use crate::message::Context;
-use crate::properties::{Properties, in_trace};
+use crate::properties::in_trace;
 use crate::publisher::Publisher;
-use crate::route::{RouteMeta, RouteStats};
+use crate::route::RouteMeta;
 
 pub(super) struct Worker<S> {
     /// Every route of the service, indexed like the jobs in the queue.
@@ -64,18 +63,22 @@ impl<S: Send + Sync + 'static> Worker<S> {
             route: meta.clone(),
             publisher: self.publisher.clone(),
         };
-        match self.run_handler(meta, handler, ctx).await {
+        let started = std::time::Instant::now();
+        let outcome = self.run_handler(meta, handler, ctx).await;
+        let elapsed = started.elapsed();
+        match outcome {
             Ok(reply) => {
-                RouteStats::bump(&meta.stats.succeeded);
+                meta.stats.on_handled(elapsed, Ok(()));
                 if let Reply::Data(data) = reply {
                     self.reply(meta, &inbound, meta.reply_event(), &data).await;
                 }
             }
             Err(failure) => {
-                RouteStats::bump(&meta.stats.failed);
                 let message = failure.message.clone();
+                meta.stats
+                    .on_handled(elapsed, Err((failure.kind, &message)));
                 self.report(meta, &inbound, failure);
-                if meta.reply.is_some() || response_topic(&inbound).is_some() {
+                if meta.reply.is_some() || inbound.reply_target(None, None).is_some() {
                     let data = serde_json::value::to_raw_value(&serde_json::json!({
                         "ok": false,
                         "err": message,
@@ -123,31 +126,19 @@ impl<S: Send + Sync + 'static> Worker<S> {
         data: &serde_json::value::RawValue,
     ) {
         // MQTT 5: a request's Response Topic comes first, with its Correlation Data echoed.
-        let (topic, echo) = match response_topic(inbound) {
-            Some(topic) => {
-                let correlation = inbound
-                    .properties
-                    .as_ref()
-                    .and_then(|p| p.correlation_data.clone());
-                (Cow::Borrowed(topic), Some(correlation))
-            }
-            None => match &meta.reply {
-                Some(reply) => (reply.topic_for(&meta.filter, &inbound.topic), None),
-                None => {
-                    tracing::warn!(
-                        route = %meta.name,
-                        "the handler returned a reply but the route has no reply topic; nothing published"
-                    );
-                    return;
-                }
-            },
+        let fallback = meta
+            .reply
+            .as_ref()
+            .map(|reply| reply.topic_for(&meta.filter, &inbound.topic));
+        let Some((topic, properties)) =
+            inbound.reply_target(fallback, meta.reply_properties.clone())
+        else {
+            tracing::warn!(
+                route = %meta.name,
+                "the handler returned a reply but the route has no reply topic; nothing published"
+            );
+            return;
         };
-        let mut properties = meta.reply_properties.clone();
-        if let Some(correlation) = echo {
-            properties
-                .get_or_insert_with(Properties::default)
-                .correlation_data = correlation;
-        }
         let id = inbound
             .header()
             .id
@@ -158,7 +149,9 @@ impl<S: Send + Sync + 'static> Worker<S> {
             .publish_envelope(&topic, &id, event_type, data, meta.qos, false, properties)
             .await
         {
-            self.report(meta, inbound, Failure::new(ErrorKind::Reply, Arc::new(e)));
+            let failure = Failure::new(ErrorKind::Reply, Arc::new(e));
+            meta.stats.on_failure(failure.kind, &failure.message);
+            self.report(meta, inbound, failure);
         }
     }
 
@@ -176,13 +169,6 @@ impl<S: Send + Sync + 'static> Worker<S> {
             },
         );
     }
-}
-
-/// The MQTT 5 Response Topic of a request, when it has a valid one.
-fn response_topic(inbound: &Inbound) -> Option<&str> {
-    let topic = inbound.properties.as_ref()?.response_topic.as_deref()?;
-    crate::topic::validate_topic_name(topic).ok()?;
-    Some(topic)
 }
 
 /// Why a run did not succeed.

@@ -4,6 +4,7 @@
 mod chaos;
 mod config;
 mod contracts;
+mod discovery;
 mod dispatch;
 mod envelope;
 mod extensions;
