@@ -87,7 +87,8 @@ fn as_map(snapshot: &CharacterSnapshot) -> Map<String, Value> {
 }
 
 /// What `character/get` answers: the whole snapshot or one section.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, tars_mqtt::schemars::JsonSchema)]
+#[schemars(crate = "tars_mqtt::schemars")]
 #[serde(untagged)]
 pub enum CharacterReply {
     /// `section` was none.

@@ -4,13 +4,26 @@
 //! so the check that `tests/contracts/py-tars` is an exact copy of them runs; and
 //! `cfg(has_python_peer)` when `python3` can import paho-mqtt and jsonschema, so the Python
 //! peer test runs (and is ignored with the install command otherwise); and
-//! `cfg(has_mosquitto_clients)` when `mosquitto_rr` is on the `PATH`, for the MQTT 5 peer tests.
+//! `cfg(has_mosquitto_clients)` when `mosquitto_rr` is on the `PATH`, for the MQTT 5 peer tests;
+//! and `cfg(has_asyncapi_parser)` when `node` runs and the official AsyncAPI parser is installed
+//! in `tests/asyncapi/node_modules`.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(has_mosquitto)");
     println!("cargo::rustc-check-cfg=cfg(has_shared_contracts)");
     println!("cargo::rustc-check-cfg=cfg(has_python_peer)");
     println!("cargo::rustc-check-cfg=cfg(has_mosquitto_clients)");
+    println!("cargo::rustc-check-cfg=cfg(has_asyncapi_parser)");
+    // The official AsyncAPI parser, installed by `npm ci --prefix tests/asyncapi`.
+    let parser = std::path::Path::new("asyncapi/node_modules/@asyncapi/parser/package.json");
+    println!("cargo::rerun-if-changed=asyncapi/node_modules/@asyncapi/parser/package.json");
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if parser.is_file() && node {
+        println!("cargo::rustc-cfg=has_asyncapi_parser");
+    }
     let python_peer = std::process::Command::new("python3")
         .args(["-c", "import paho.mqtt.client, jsonschema"])
         .output()

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::{MessageId, Ranged};
 
 /// `system/character/current` (`system.character.current`, retained): the whole character.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CharacterSnapshot {
     /// Also the snapshot's envelope id.
@@ -42,7 +42,7 @@ pub struct CharacterSnapshot {
 }
 
 /// `character/get` (`character.get`): the whole snapshot (`section` none) or one section.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CharacterGetRequest {
     /// Fresh per message.
@@ -54,7 +54,7 @@ pub struct CharacterGetRequest {
 }
 
 /// A section's value: a table, a text, or none (`null`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum SectionValue {
     /// A table such as `traits`.
@@ -64,7 +64,7 @@ pub enum SectionValue {
 }
 
 /// `character/result` (`character.result`) for one section.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CharacterSection {
     /// Fresh per message.
@@ -78,7 +78,7 @@ pub struct CharacterSection {
 }
 
 /// `character/update` setting one trait.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CharacterTraitUpdate {
     /// Fresh per message.
@@ -101,7 +101,7 @@ impl CharacterTraitUpdate {
 }
 
 /// `character/update` resetting the traits to those of `character.toml`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CharacterResetTraits {
     /// Fresh per message.
@@ -121,7 +121,7 @@ impl CharacterResetTraits {
 /// What `character/update` carries: a [`CharacterTraitUpdate`] when the payload names a
 /// `trait`, `value` or `section`, otherwise a [`CharacterResetTraits`]. Each is then decoded
 /// strictly, so the error names what is wrong with the one meant.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum CharacterUpdate {
     /// Set one trait.

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::MessageId;
 
 /// Who said a [`ConversationMessage`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The person.
@@ -16,7 +16,7 @@ pub enum Role {
 }
 
 /// One turn of a conversation history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationMessage {
     /// Who said it.
@@ -29,7 +29,7 @@ pub struct ConversationMessage {
 }
 
 /// `llm/request` (`llm.request`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LlmRequest {
     /// Fresh per message.
@@ -66,7 +66,7 @@ impl LlmRequest {
 }
 
 /// `llm/response` (`llm.response`): the answer to an [`LlmRequest`], or why there is none.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LlmResponse {
     /// Fresh per message.

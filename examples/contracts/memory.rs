@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::{MessageId, Ranged};
 
 /// `memory/query` (`memory.query`): a retrieval request, as llm-worker sends it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryQuery {
     /// Fresh per message.
@@ -61,7 +61,7 @@ impl MemoryQuery {
 
 /// A stored document as a result carries it: an object (the memory worker sends
 /// `{"text": …}`) or plain text.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Document {
     /// `{"text": …, …}`.
@@ -81,7 +81,7 @@ impl Document {
 }
 
 /// One result of `memory/results`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryResult {
     /// The document.
@@ -108,7 +108,7 @@ impl MemoryResult {
 
 /// `memory/results` (`memory.results`): the answer to a [`MemoryQuery`]; its envelope id is the
 /// query's envelope id.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryResults {
     /// Fresh per message.

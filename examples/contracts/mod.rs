@@ -49,7 +49,7 @@ pub use speech::{FinalTranscript, HealthPing, TtsSay};
 /// # use tars_mqtt_examples::contracts::MessageId;
 /// assert_eq!(MessageId::default().as_str().len(), 32);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct MessageId(pub String);
 
@@ -82,7 +82,9 @@ impl fmt::Display for MessageId {
 /// let err = serde_json::from_str::<Ranged<1, 50>>("100").unwrap_err();
 /// assert!(err.to_string().contains("an integer from 1 to 50"));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Ranged<const MIN: i64, const MAX: i64>(i64);
 
@@ -109,7 +111,7 @@ impl<'de, const MIN: i64, const MAX: i64> Deserialize<'de> for Ranged<MIN, MAX> 
 }
 
 /// A number from 0 to 1 inclusive (pydantic's `Field(ge=0.0, le=1.0)` on a float).
-#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct UnitInterval(f64);
 

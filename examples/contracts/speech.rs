@@ -8,7 +8,7 @@ use tars_mqtt::wire::now;
 use super::{MessageId, UnitInterval};
 
 /// `stt/final` (`stt.final`): a final transcript.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FinalTranscript {
     /// Fresh per message.
@@ -44,7 +44,7 @@ impl FinalTranscript {
 }
 
 /// `tts/say` (`tts.say`): something to speak.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TtsSay {
     /// Fresh per message.
@@ -78,7 +78,7 @@ pub struct TtsSay {
 /// The data of a health message (`health.status` on `system/health/<service>`, and the memory
 /// worker's own `system/health/memory`). `event` and `err` are left out when none, as
 /// `publish_health` does with `model_dump(exclude_none=True)`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthPing {
     /// Fresh per message.

@@ -192,3 +192,74 @@ pub fn option<T: ReplyData>(option: Option<T>) -> Reply {
 pub fn unit_result<E: HandlerError>(result: Result<(), E>) -> Reply {
     result.map_or_else(E::into_failure, |()| Reply::None)
 }
+
+/// `schema_of!(T)`: the JSON Schema function of `T` when the feature `asyncapi` is on and `T`
+/// implements `schemars::JsonSchema`; `None` otherwise (by autoref specialisation: the method
+/// found first is `ViaJsonSchema`'s on `&&SchemaOf<T>` when its bound holds, else
+/// `NoSchema`'s on `&SchemaOf<T>`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __schema_of {
+    ($t:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{NoSchema as _, ViaJsonSchema as _};
+        (&&$crate::__private::SchemaOf::<$t>::NEW).schema()
+    }};
+}
+pub use crate::__schema_of as schema_of;
+
+/// `schemas!(Payload, Reply)`, either `_`: the pair of [`schema_of!`]s a route records.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __schemas {
+    (_, $r:ty) => {
+        (
+            ::core::option::Option::None,
+            $crate::__private::schema_of!($r),
+        )
+    };
+    ($p:ty, _) => {
+        (
+            $crate::__private::schema_of!($p),
+            ::core::option::Option::None,
+        )
+    };
+    ($p:ty, $r:ty) => {
+        (
+            $crate::__private::schema_of!($p),
+            $crate::__private::schema_of!($r),
+        )
+    };
+}
+pub use crate::__schemas as schemas;
+
+/// The type whose schema `schema_of!` looks for.
+pub struct SchemaOf<T>(PhantomData<fn() -> T>);
+
+impl<T> SchemaOf<T> {
+    /// The probe.
+    pub const NEW: Self = Self(PhantomData);
+}
+
+/// The fallback: no schema.
+pub trait NoSchema {
+    /// `None`.
+    fn schema(&self) -> Option<crate::asyncapi::SchemaFn> {
+        None
+    }
+}
+
+impl<T> NoSchema for SchemaOf<T> {}
+
+/// The schema of a `JsonSchema` type.
+pub trait ViaJsonSchema {
+    /// `Some` schema function.
+    fn schema(&self) -> Option<crate::asyncapi::SchemaFn>;
+}
+
+#[cfg(feature = "asyncapi")]
+impl<T: schemars::JsonSchema> ViaJsonSchema for &SchemaOf<T> {
+    fn schema(&self) -> Option<crate::asyncapi::SchemaFn> {
+        Some(crate::asyncapi::schema_of::<T>)
+    }
+}

@@ -146,6 +146,10 @@ pub mod testing;
 #[cfg(feature = "macros")]
 pub use tars_mqtt_macros::{mqtt_service, subscribe};
 
+/// The `schemars` crate the `asyncapi` feature uses (derive `JsonSchema` with it).
+#[cfg(feature = "asyncapi")]
+pub use schemars;
+
 pub use config::MqttConfig;
 pub use envelope::Envelope;
 pub use error::{ConfigError, Error, PublishError, RequestError};

@@ -114,7 +114,7 @@ impl<S> Route<S> {
     }
     /// The payload's and the reply's schemas as `#[subscribe]` found them.
     #[doc(hidden)]
-    pub fn schemas(mut self, payload: Option<SchemaFn>, reply: Option<SchemaFn>) -> Self {
+    pub fn schemas(mut self, (payload, reply): (Option<SchemaFn>, Option<SchemaFn>)) -> Self {
         self.payload_schema = payload.or(self.payload_schema);
         self.reply_schema = reply.or(self.reply_schema);
         self

@@ -46,6 +46,20 @@ pub trait Service: Send + Sync + Sized + 'static {
             .env(|var| std::env::var(var).ok())
     }
 
+    /// The service's AsyncAPI 3.0 document: its routes as channels and `receive` operations
+    /// with their replies, the payload schemas its types give (feature `asyncapi`), and the
+    /// brokers of the `MQTT_*` environment as servers when it holds a valid configuration.
+    /// See [`asyncapi`](crate::asyncapi).
+    fn asyncapi() -> serde_json::Value {
+        let config = Self::config().ok().and_then(|b| b.build().ok());
+        crate::asyncapi::document(
+            Self::INFO.name,
+            Self::INFO.version,
+            Self::router().routes(),
+            config.as_ref(),
+        )
+    }
+
     /// Starts the service in the background with `config`.
     fn start(self, config: MqttConfig) -> Result<ServiceHandle, Error> {
         Runtime::service(config, self).start()

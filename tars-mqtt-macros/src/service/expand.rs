@@ -105,6 +105,7 @@ fn route(h: &Handler) -> TokenStream {
     let args = quote_spanned!(ident.span()=> .args((#(#markers,)*)));
     let to = format_ident!("to", span = ident.span());
     let env = h.args.env.as_ref().map(|var| quote!(.env(#var)));
+    let schemas = schemas(h);
     quote! {
         #(#cfgs)*
         #declare(#name, #filter, __tm::QoS::#qos)
@@ -112,7 +113,36 @@ fn route(h: &Handler) -> TokenStream {
             #args
             .#to(async move |(#(#names,)*)| #call)
             #(#options)*
+            #schemas
     }
+}
+
+/// `.schemas(…)`: the JSON Schemas of the payload's and the reply's data, for the AsyncAPI
+/// document (each `None` unless the type implements `JsonSchema` and the feature is on).
+fn schemas(h: &Handler) -> Option<TokenStream> {
+    let json_inner = |ty: &syn::Type| -> syn::Type {
+        match crate::subscribe::model::last_ident(ty) {
+            Some(name) if name == "Json" || name == "Envelope" => {
+                generic_arg(ty, 0).cloned().unwrap_or_else(|| ty.clone())
+            }
+            _ => ty.clone(),
+        }
+    };
+    let payload = h.inputs.iter().find_map(|input| match input {
+        Input::Payload { ty, .. } => Some(json_inner(ty)),
+        _ => None,
+    });
+    let reply = match &h.output {
+        Output::Value(ty) => Some(json_inner(ty)),
+        Output::Result(ty) | Output::Option(ty) => generic_arg(ty, 0).map(json_inner),
+        Output::Unit | Output::UnitResult(_) => None,
+    };
+    if payload.is_none() && reply.is_none() {
+        return None;
+    }
+    let schema = |ty: Option<syn::Type>| ty.map_or_else(|| quote!(_), |ty| quote!(#ty));
+    let (payload, reply) = (schema(payload), schema(reply));
+    Some(quote!(.schemas(__tm::schemas!(#payload, #reply))))
 }
 
 /// One argument's marker, spanned at its type, and how the method is passed its value.

@@ -62,6 +62,11 @@ pub(crate) struct Handler {
     pub(crate) attr: Attribute,
 }
 
+/// The name of a path type's last segment (`Json` for `tars_mqtt::Json<T>`).
+pub(crate) fn last_ident(ty: &Type) -> Option<String> {
+    last_segment(ty).map(|s| s.ident.to_string())
+}
+
 fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     match ty {
         Type::Path(p) if p.qself.is_none() => p.path.segments.last(),

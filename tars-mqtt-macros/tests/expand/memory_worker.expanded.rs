@@ -23,7 +23,8 @@ const _: () = {
                 __tm::route("query", "memory/query", __tm::QoS::AtLeastOnce)
                     .args((__tm::state(), __tm::data()))
                     .to(async move |(s, a0)| __tm::result(Self::query(&s, a0).await))
-                    .reply("memory/results", "memory.results"),
+                    .reply("memory/results", "memory.results")
+                    .schemas(__tm::schemas!(MemoryQuery, MemoryResults)),
                 __tm::route("temp", "sensors/{room}/temp", __tm::QoS::AtMostOnce)
                     .args((
                         __tm::state(),
@@ -33,7 +34,8 @@ const _: () = {
                     ))
                     .to(async move |(s, a0, a1, a2)| Self::temp(&s, a0.0, a1, &a2).await)
                     .concurrency(4)
-                    .timeout(__tm::Duration::from_millis(2000)),
+                    .timeout(__tm::Duration::from_millis(2000))
+                    .schemas(__tm::schemas!(Reading, _)),
             ])
         }
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The answer to `ping`: who a service instance is. Also the first fields of [`Info`] and
 /// [`Stats`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "asyncapi", derive(schemars::JsonSchema))]
 pub struct Ping {
     /// The service's name (the type's name for `#[mqtt_service]`).
     pub name: String,
@@ -20,6 +21,7 @@ pub struct Ping {
 
 /// The answer to `info`: a service instance and what it subscribes to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "asyncapi", derive(schemars::JsonSchema))]
 pub struct Info {
     /// Who it is.
     #[serde(flatten)]
@@ -38,6 +40,7 @@ pub struct Info {
 
 /// A route as [`Info`] describes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "asyncapi", derive(schemars::JsonSchema))]
 pub struct RouteDescription {
     /// The handler's name (the filter for a route without one).
     pub name: String,
@@ -65,6 +68,7 @@ pub struct RouteDescription {
 
 /// A route's reply topic and envelope type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "asyncapi", derive(schemars::JsonSchema))]
 pub struct ReplyDescription {
     /// The topic (`{name}` levels are the request topic's parameters).
     pub topic: String,
@@ -74,6 +78,7 @@ pub struct ReplyDescription {
 
 /// The answer to `stats`: how each route of a service instance is doing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "asyncapi", derive(schemars::JsonSchema))]
 pub struct Stats {
     /// Who it is.
     #[serde(flatten)]
@@ -86,6 +91,7 @@ pub struct Stats {
 
 /// One route's counters since the service started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "asyncapi", derive(schemars::JsonSchema))]
 pub struct RouteStatsReport {
     /// The route's name.
     pub name: String,
@@ -119,6 +125,7 @@ pub struct RouteStatsReport {
 
 /// Processing times (decoding and handler) over the latest (up to 1024) runs, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "asyncapi", derive(schemars::JsonSchema))]
 pub struct ProcessingReport {
     /// How many runs the figures are taken over.
     pub samples: usize,
@@ -132,6 +139,7 @@ pub struct ProcessingReport {
 
 /// A route's latest failure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "asyncapi", derive(schemars::JsonSchema))]
 pub struct LastErrorReport {
     /// `decode error`, `handler error`, `handler panicked`, `handler timed out`,
     /// `message dropped` or `reply failed`.

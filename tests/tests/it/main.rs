@@ -1,6 +1,7 @@
 //! End-to-end tests of tars-mqtt. Scenarios run against the embedded broker and against
 //! Mosquitto (started by the tests on a free loopback port with their own configuration).
 
+mod asyncapi;
 mod chaos;
 mod config;
 mod contracts;
