@@ -14,6 +14,7 @@ mod layers;
 mod llm_worker;
 mod macros;
 mod memory_worker;
+mod metrics;
 mod mqtt5;
 mod poison;
 mod presence;
