@@ -206,7 +206,8 @@ macro_rules! __schema_of {
         (&&$crate::__private::SchemaOf::<$t>::NEW).schema()
     }};
 }
-pub use crate::__schema_of as schema_of;
+// `#[macro_export]` macros live at the crate root, which is no module of the layers.
+pub use super::__schema_of as schema_of;
 
 /// `schemas!(Payload, Reply)`, either `_`: the pair of [`schema_of!`]s a route records.
 #[doc(hidden)]
@@ -231,7 +232,7 @@ macro_rules! __schemas {
         )
     };
 }
-pub use crate::__schemas as schemas;
+pub use super::__schemas as schemas;
 
 /// The type whose schema `schema_of!` looks for.
 pub struct SchemaOf<T>(PhantomData<fn() -> T>);

@@ -17,8 +17,7 @@ use crate::config::{MqttConfig, Protocol};
 use crate::route::RouteInfo;
 use crate::topic::TopicFilter;
 
-/// Builds the JSON Schema of a type (see [`Route::payload_schema`](crate::Route::payload_schema)).
-pub type SchemaFn = fn() -> Value;
+pub use crate::route::SchemaFn;
 
 /// The AsyncAPI version of the documents.
 pub const ASYNCAPI_VERSION: &str = "3.0.0";

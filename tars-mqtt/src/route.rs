@@ -9,6 +9,10 @@ use crate::QoS;
 use crate::stats::RouteStats;
 use crate::topic::TopicFilter;
 
+/// Builds the JSON Schema of a type, for the AsyncAPI document (see
+/// [`Route::payload_schema`](crate::Route::payload_schema)).
+pub type SchemaFn = fn() -> serde_json::Value;
+
 /// What a route does when its queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Overflow {
@@ -91,9 +95,9 @@ pub struct RouteInfo<'a> {
     /// Where it was declared (`file:line:column` for `#[subscribe]` methods).
     pub origin: Option<&'a str>,
     /// The JSON Schema of the payload's `data`, when known (feature `asyncapi`).
-    pub payload_schema: Option<crate::asyncapi::SchemaFn>,
+    pub payload_schema: Option<SchemaFn>,
     /// The JSON Schema of the reply's `data`, when known (feature `asyncapi`).
-    pub reply_schema: Option<crate::asyncapi::SchemaFn>,
+    pub reply_schema: Option<SchemaFn>,
 }
 
 /// A route's static description, shared with its messages.

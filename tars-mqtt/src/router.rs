@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::QoS;
-use crate::asyncapi::SchemaFn;
 use crate::error::Error;
 use crate::handler::{Erased, ErasedHandler, Handler};
 use crate::properties::Properties;
-use crate::route::{Overflow, ReplyTo, RouteInfo, RouteMeta};
+use crate::route::{Overflow, ReplyTo, RouteInfo, RouteMeta, SchemaFn};
 use crate::stats::RouteStats;
 use crate::topic::{FilterTrie, TopicFilter};
 
