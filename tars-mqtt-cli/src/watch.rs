@@ -154,7 +154,7 @@ fn render(url: &str, rows: &BTreeMap<String, Row>, interval: Duration) -> String
                     .filter_map(|r| r.last_error.as_ref().map(|e| (r, e)))
                     .max_by(|a, b| a.1.at.total_cmp(&b.1.at))
                     .map_or("-".to_owned(), |(r, e)| {
-                        format!("{} ago, {}: {}", age(t - e.at), r.name, cut(&e.message, 48))
+                        format!("{} ago, {}: {}", age(t - e.at), r.name, cut(&e.message, 32))
                     });
                 (
                     stats.service.name.clone(),
@@ -170,7 +170,7 @@ fn render(url: &str, rows: &BTreeMap<String, Row>, interval: Duration) -> String
         };
         let health_err = row.health.as_ref().and_then(|h| h.1.clone());
         let last_error = match (last_error.is_empty(), health_err) {
-            (true, Some(err)) => cut(&err, 60),
+            (true, Some(err)) => cut(&err, 50),
             (true, None) => "-".to_owned(),
             (false, _) => last_error,
         };
