@@ -53,7 +53,10 @@ pub fn route<S>(name: &'static str, filter: &'static str, qos: QoS) -> Decl<S> {
     }
 }
 
-impl<S: Send + Sync + 'static> Decl<S> {
+// The bounds below are `S: Service`, not `S: Send + Sync + 'static` (which `Service` implies): in
+// the expansion, `Self: Service` holds by the generated impl, so a service type that is not
+// `Send + Sync` is reported once, at that impl, and not again at every route.
+impl<S: Service> Decl<S> {
     /// The environment variable that overrides the filter at start-up.
     pub fn env(self, var: &'static str) -> Self {
         Self {
@@ -82,7 +85,7 @@ pub struct WithArgs<S, A: ArgList> {
     extract: Extract<S, A>,
 }
 
-impl<S: Send + Sync + 'static, A: ArgList + 'static> WithArgs<S, A> {
+impl<S: Service, A: ArgList + 'static> WithArgs<S, A> {
     /// The route, calling `f` with the argument values as one tuple.
     pub fn to<F, Fut>(self, f: F) -> Route<S>
     where
@@ -107,7 +110,7 @@ impl<S: Send + Sync + 'static, A: ArgList + 'static> WithArgs<S, A> {
 }
 
 /// The service's router, from its routes in declaration order.
-pub fn router<S: Send + Sync + 'static, const N: usize>(routes: [Route<S>; N]) -> Router<S> {
+pub fn router<S: Service, const N: usize>(routes: [Route<S>; N]) -> Router<S> {
     routes.into_iter().fold(Router::new(), Router::route)
 }
 

@@ -1,0 +1,15 @@
+use std::cell::Cell;
+
+use tars_mqtt::prelude::*;
+
+struct Counter {
+    count: Cell<u64>,
+}
+
+#[mqtt_service]
+impl Counter {
+    #[subscribe("counter/add")]
+    async fn add(&self) {}
+}
+
+fn main() {}
