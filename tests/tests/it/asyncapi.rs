@@ -172,14 +172,20 @@ fn tars_mqtt_examples_memory_worker_asyncapi() -> Value {
     Pilot::asyncapi()
 }
 
-async fn a_running_service_serves_its_document(broker: TestBroker) {
+/// A running `Home` with a client id of its own, and a peer listening to the discovery answers.
+async fn home_and_peer(broker: &TestBroker) -> (tars_mqtt::ServiceHandle, String, TestClient) {
     let client_id = unique("home");
     let service = Home
         .start(config(&broker.url(), &client_id).build().unwrap())
         .unwrap();
     service.wait_ready(WAIT).await.unwrap();
     let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
-    peer.subscribe(&reply_topic(Verb::AsyncApi)).await;
+    peer.subscribe("system/services/replies/+").await;
+    (service, client_id, peer)
+}
+
+async fn a_running_service_serves_its_document(broker: TestBroker) {
+    let (service, client_id, mut peer) = home_and_peer(&broker).await;
     peer.publish_json(
         &request_topic(Verb::AsyncApi, Some(&client_id)),
         &json!({"id": "doc-1", "type": "service.asyncapi.request", "data": {}}),
@@ -238,13 +244,7 @@ fn the_documented_discovery_schemas_are_the_types_schemas() {
 }
 
 async fn discovery_answers_validate_against_the_documented_schemas(broker: TestBroker) {
-    let client_id = unique("home");
-    let service = Home
-        .start(config(&broker.url(), &client_id).build().unwrap())
-        .unwrap();
-    service.wait_ready(WAIT).await.unwrap();
-    let mut peer = TestClient::connect(&broker.url(), &unique("peer")).await;
-    peer.subscribe("system/services/replies/+").await;
+    let (service, client_id, mut peer) = home_and_peer(&broker).await;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas");
     for verb in [Verb::Ping, Verb::Info, Verb::Stats] {
         let id = unique("q");
