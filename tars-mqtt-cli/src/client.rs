@@ -67,7 +67,8 @@ impl Client {
         handle.wait_ready(conn.timeout).await.map_err(|_| {
             format!(
                 "no connection to {} within {:?} (set --url or MQTT_URL)",
-                conn.url, conn.timeout
+                shown(&conn.url),
+                conn.timeout
             )
         })?;
         Ok(Self { handle, inbox })
@@ -132,6 +133,18 @@ impl Client {
     /// Disconnects cleanly.
     pub(crate) async fn close(self) {
         self.handle.shutdown().await;
+    }
+}
+
+/// The broker URL(s) as they may be shown: without credentials.
+pub(crate) fn shown(url: &str) -> String {
+    match tars_mqtt::config::BrokerAddress::parse_list(url) {
+        Ok(brokers) => brokers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(_) => "the broker".to_owned(),
     }
 }
 

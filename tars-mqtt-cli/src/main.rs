@@ -37,10 +37,11 @@ struct Cli {
 /// Where and how to connect.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Connection {
-    /// The broker (credentials in the URL are percent-decoded).
+    /// The broker (credentials in the URL are percent-decoded; the help never shows them).
     #[arg(
         long,
         env = "MQTT_URL",
+        hide_env_values = true,
         default_value = "mqtt://127.0.0.1:1883",
         global = true
     )]

@@ -62,7 +62,7 @@ pub(crate) async fn run(
             }
         }
         frame += 1;
-        let text = render(&conn.url, &rows, interval);
+        let text = render(&crate::client::shown(&conn.url), &rows, interval);
         let mut out = std::io::stdout().lock();
         let drawn = if terminal {
             write!(out, "\x1b[H\x1b[2J{text}")

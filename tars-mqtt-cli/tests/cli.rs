@@ -254,8 +254,26 @@ async fn mistakes_get_a_clear_message_and_a_failure_code() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("no connection to mqtt://127.0.0.1:1"),
+        stderr(&out).contains("no connection to mqtt://127.0.0.1:1 "),
         "{}",
         stderr(&out)
     );
+    // Credentials are never shown.
+    let out = Command::new(env!("CARGO_BIN_EXE_tars-mqtt"))
+        .args(["ls", "--timeout", "300ms"])
+        .env("MQTT_URL", "mqtt://user:s3cret@127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("no connection to mqtt://127.0.0.1:1 "),
+        "{}",
+        stderr(&out)
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_tars-mqtt"))
+        .arg("--help")
+        .env("MQTT_URL", "mqtt://user:s3cret@127.0.0.1:1")
+        .output()
+        .unwrap();
+    let everything = format!("{}{}", stdout(&help), stderr(&out));
+    assert!(!everything.contains("s3cret"), "{everything}");
 }
