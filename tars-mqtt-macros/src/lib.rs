@@ -73,8 +73,12 @@ use proc_macro::TokenStream;
 /// # }
 /// const _: () = {
 ///     use ::tars_mqtt::__private as __tm;
-///     impl __tm::Service for MemoryWorker {
+///     impl __tm::Service for MemoryWorker
+///     where
+///         MemoryWorker: ::core::marker::Send + ::core::marker::Sync,
+///     {
 ///         const INFO: __tm::ServiceInfo = __tm::ServiceInfo::new("MemoryWorker")
+///             .version_of(::core::option_env!("CARGO_PKG_VERSION"))
 ///             .client_id("tars-memory")
 ///             .source("memory-worker")
 ///             .health(true)
@@ -84,7 +88,8 @@ use proc_macro::TokenStream;
 ///                 __tm::route("query", "memory/query", __tm::QoS::AtLeastOnce)
 ///                     .args((__tm::state(), __tm::data()))
 ///                     .to(async move |(s, a0)| __tm::result(Self::query(&s, a0).await))
-///                     .reply("memory/results", "memory.results"),
+///                     .reply("memory/results", "memory.results")
+///                     .schemas(__tm::schemas!(MemoryQuery, MemoryResults)),
 ///             ])
 ///         }
 ///     }

@@ -35,15 +35,16 @@ fn expand_file(source: &str) -> String {
     prettyplease::unparse(&file)
 }
 
-/// The generated glue (from `const _` to the end) stays within 15 + 9 pretty-printed lines per
-/// handler (the ninth: the payload and reply schemas for the AsyncAPI document).
+/// The generated glue (from `const _` to the end) stays within 17 + 9 pretty-printed lines per
+/// handler (the ninth: the payload and reply schemas for the AsyncAPI document; two of the 17:
+/// the impl's `Send + Sync` where clause).
 fn check_budget(name: &str, expanded: &str) {
     let glue = expanded
         .lines()
         .skip_while(|line| !line.starts_with("const _"))
         .count();
     let handlers = expanded.matches("__tm::route(").count();
-    let budget = 15 + 9 * handlers;
+    let budget = 17 + 9 * handlers;
     assert!(
         glue <= budget,
         "{name}: {glue} lines of glue for {handlers} handlers, over the budget of {budget}"

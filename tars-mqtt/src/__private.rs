@@ -53,9 +53,9 @@ pub fn route<S>(name: &'static str, filter: &'static str, qos: QoS) -> Decl<S> {
     }
 }
 
-// The bounds below are `S: Service`, not `S: Send + Sync + 'static` (which `Service` implies): in
-// the expansion, `Self: Service` holds by the generated impl, so a service type that is not
-// `Send + Sync` is reported once, at that impl, and not again at every route.
+// The bounds below are `S: Service` (which implies `Send + Sync + 'static`): in the expansion,
+// `Self: Service` holds by the generated impl, whose `where Self: Send + Sync` is the one place a
+// service type that is not reports it; the routes inside assume it.
 impl<S: Service> Decl<S> {
     /// The environment variable that overrides the filter at start-up.
     pub fn env(self, var: &'static str) -> Self {

@@ -25,10 +25,15 @@ pub(crate) fn glue(
     let name = quote!(#self_ty).to_string().replace(' ', "");
     let defaults = defaults(args);
     let routes = handlers.iter().map(route);
+    // `Service` needs `Send + Sync`. Said again as the impl's where clause, spanned at the type,
+    // a type that is not reports it once, there; the routes inside then assume it, instead of
+    // each handler's future reporting it again.
+    let thread_safe = quote_spanned!(self_ty.span()=>
+        #self_ty: ::core::marker::Send + ::core::marker::Sync);
     quote! {
         const _: () = {
             use #p as __tm;
-            impl __tm::Service for #self_ty {
+            impl __tm::Service for #self_ty where #thread_safe {
                 const INFO: __tm::ServiceInfo = __tm::ServiceInfo::new(#name) #(#defaults)*;
                 fn router() -> __tm::Router<Self> {
                     __tm::router([#(#routes),*])

@@ -11,7 +11,10 @@ impl MemoryWorker {
 }
 const _: () = {
     use ::tars_mqtt::__private as __tm;
-    impl __tm::Service for MemoryWorker {
+    impl __tm::Service for MemoryWorker
+    where
+        MemoryWorker: ::core::marker::Send + ::core::marker::Sync,
+    {
         const INFO: __tm::ServiceInfo = __tm::ServiceInfo::new("MemoryWorker")
             .version_of(::core::option_env!("CARGO_PKG_VERSION"))
             .client_id("tars-memory")

@@ -10,6 +10,9 @@ struct Counter {
 impl Counter {
     #[subscribe("counter/add")]
     async fn add(&self) {}
+
+    #[subscribe("counter/reset")]
+    async fn reset(&self) {}
 }
 
 fn main() {}
