@@ -51,12 +51,10 @@ pub fn document<'a>(
     for route in routes {
         let id = identifier(route.name);
         let filter = TopicFilter::parse(route.filter).ok();
-        let address = filter.as_ref().map_or(route.filter.to_owned(), |f| {
-            f.as_str()
-                .strip_prefix(&format!("$share/{}/", f.share_group().unwrap_or_default()))
-                .unwrap_or(f.as_str())
-                .to_owned()
-        });
+        let address = filter
+            .as_ref()
+            .map_or(route.filter, TopicFilter::body)
+            .to_owned();
         let request = format!("{id}_request");
         messages.insert(
             request.clone(),

@@ -45,6 +45,13 @@ impl Inbound {
             .get_or_init(|| EnvelopeHeader::read(&self.payload))
     }
 
+    /// The MQTT 5 Response Topic of a request, when it has a valid one.
+    pub(crate) fn response_topic(&self) -> Option<&str> {
+        let topic = self.properties.as_ref()?.response_topic.as_deref()?;
+        crate::topic::validate_topic_name(topic).ok()?;
+        Some(topic)
+    }
+
     /// Where to answer this message and with which properties: an MQTT 5 request's Response
     /// Topic (when valid) with its Correlation Data echoed, else `fallback` with `properties`.
     pub(crate) fn reply_target<'a>(
@@ -52,15 +59,25 @@ impl Inbound {
         fallback: Option<Cow<'a, str>>,
         properties: Option<Properties>,
     ) -> Option<(Cow<'a, str>, Option<Properties>)> {
-        let request = self.properties.as_deref();
-        match request.and_then(|p| p.response_topic.as_deref()) {
-            Some(topic) if crate::topic::validate_topic_name(topic).is_ok() => {
+        match self.response_topic() {
+            Some(topic) => {
                 let mut properties = properties.unwrap_or_default();
-                properties.correlation_data = request.and_then(|p| p.correlation_data.clone());
+                properties.correlation_data = self
+                    .properties
+                    .as_ref()
+                    .and_then(|p| p.correlation_data.clone());
                 Some((Cow::Borrowed(topic), Some(properties)))
             }
-            _ => fallback.map(|topic| (topic, properties)),
+            None => fallback.map(|topic| (topic, properties)),
         }
+    }
+
+    /// The envelope id of an answer to this message: the request envelope's id, or a fresh one.
+    pub(crate) fn reply_id(&self) -> String {
+        self.header()
+            .id
+            .clone()
+            .unwrap_or_else(crate::envelope::new_id)
     }
 
     /// The first bytes of the payload as text, for error reports.

@@ -121,16 +121,20 @@ impl<S: Send + Sync + 'static> Runtime<S> {
     /// Starts the service in the background and returns at once; see [`ServiceHandle`].
     pub fn start(self) -> Result<ServiceHandle, Error> {
         let config = Arc::new(self.config);
-        let identity = self
-            .identity
-            .unwrap_or_else(|| (config.source.clone(), String::new()));
-        let descriptions = crate::discovery::describe_routes(&self.router);
-        let asyncapi = crate::asyncapi::document(
-            &identity.0,
-            &identity.1,
-            self.router.routes(),
-            Some(&config),
-        );
+        // What discovery answers with, from the routes as declared (before they are compiled).
+        let described = config.discovery.then(|| {
+            let identity = self
+                .identity
+                .unwrap_or_else(|| (config.source.clone(), String::new()));
+            let routes = crate::discovery::describe_routes(&self.router);
+            let asyncapi = crate::asyncapi::document(
+                &identity.0,
+                &identity.1,
+                self.router.routes(),
+                Some(&config),
+            );
+            (identity, routes, asyncapi)
+        });
         let router = self.router.compile()?;
         let (client, eventloop) = connection::build(&config)?;
         let (ready_tx, ready_rx) =
@@ -157,11 +161,11 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             self.hook,
             &mut workers,
         );
-        let discovery = config.discovery.then(|| {
+        let discovery = described.map(|(identity, routes, asyncapi)| {
             let responder = Responder::new(
                 &config,
                 identity,
-                descriptions,
+                routes,
                 asyncapi,
                 dispatcher.clone(),
                 publisher.clone(),

@@ -68,12 +68,11 @@ impl RouteStats {
     pub(crate) fn on_handled(&self, elapsed: Duration, outcome: Result<(), (ErrorKind, &str)>) {
         self.timings.record(elapsed);
         match outcome {
-            Ok(()) => self.succeeded.fetch_add(1, Ordering::Relaxed),
-            Err((kind, message)) => {
-                self.failure(kind, message);
-                0
+            Ok(()) => {
+                self.succeeded.fetch_add(1, Ordering::Relaxed);
             }
-        };
+            Err((kind, message)) => self.failure(kind, message),
+        }
         #[cfg(feature = "metrics")]
         self.metrics
             .handled(elapsed, outcome.err().map(|(kind, _)| kind));

@@ -72,12 +72,13 @@ impl Responder {
     pub(crate) fn filters(&self) -> Vec<String> {
         let mut targets = vec![None, Some(self.ping.client_id.as_str())];
         let name = self.ping.name.as_str();
-        if name != self.ping.client_id && crate::topic::validate_topic_name(name).is_ok() {
-            if name.contains('/') {
-                tracing::warn!(name, "a service name with `/` is not a discovery target");
-            } else {
-                targets.push(Some(name));
-            }
+        if name.is_empty() || name.contains(['+', '#', '/']) {
+            tracing::warn!(
+                name,
+                "a service name with `+`, `#` or `/` is not a discovery target"
+            );
+        } else if name != self.ping.client_id {
+            targets.push(Some(name));
         }
         Verb::ALL
             .into_iter()
@@ -105,11 +106,7 @@ impl Responder {
             let (topic, properties) = inbound
                 .reply_target(Some(Cow::Owned(reply)), None)
                 .expect("a fallback topic is given");
-            let id = inbound
-                .header()
-                .id
-                .clone()
-                .unwrap_or_else(crate::envelope::new_id);
+            let id = inbound.reply_id();
             if let Err(e) = this
                 .publisher
                 .publish_envelope(

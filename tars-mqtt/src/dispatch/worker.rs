@@ -78,7 +78,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 meta.stats
                     .on_handled(elapsed, Err((failure.kind, &message)));
                 self.report(meta, &inbound, failure);
-                if meta.reply.is_some() || inbound.reply_target(None, None).is_some() {
+                if meta.reply.is_some() || inbound.response_topic().is_some() {
                     let data = serde_json::value::to_raw_value(&serde_json::json!({
                         "ok": false,
                         "err": message,
@@ -139,11 +139,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
             );
             return;
         };
-        let id = inbound
-            .header()
-            .id
-            .clone()
-            .unwrap_or_else(crate::envelope::new_id);
+        let id = inbound.reply_id();
         if let Err(e) = self
             .publisher
             .publish_envelope(&topic, &id, event_type, data, meta.qos, false, properties)

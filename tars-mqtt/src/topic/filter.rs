@@ -203,6 +203,20 @@ impl TopicFilter {
         &self.source
     }
 
+    /// The filter as written after any `$share/<group>/` prefix, parameters included.
+    ///
+    /// ```
+    /// # use tars_mqtt::topic::TopicFilter;
+    /// let f = TopicFilter::parse("$share/workers/jobs/{kind}").unwrap();
+    /// assert_eq!(f.body(), "jobs/{kind}");
+    /// ```
+    pub fn body(&self) -> &str {
+        match &self.share_group {
+            Some(group) => &self.source[SHARE_PREFIX.len() + group.len() + 1..],
+            None => &self.source,
+        }
+    }
+
     /// The share group of a `$share/<group>/<filter>` subscription.
     pub fn share_group(&self) -> Option<&str> {
         self.share_group.as_deref()
