@@ -186,7 +186,7 @@ impl<S> Route<S> {
 #[must_use]
 pub struct Router<S> {
     routes: Vec<Route<S>>,
-    reply_topics: Vec<String>,
+    reply_topics: Vec<(String, QoS)>,
 }
 
 impl<S> Default for Router<S> {
@@ -221,8 +221,23 @@ impl<S: Send + Sync + 'static> Router<S> {
 
     /// Subscribes to a reply topic before the service reports ready, so the first
     /// [`request`](crate::Publisher::request) awaiting replies there needs no extra round trip.
-    pub fn expect_replies_on(mut self, filter: impl Into<String>) -> Self {
-        self.reply_topics.push(filter.into());
+    ///
+    /// The subscription's QoS is 1: a reply arrives with the QoS its responder sent it with.
+    pub fn expect_replies_on(self, filter: impl Into<String>) -> Self {
+        self.expect_replies_on_qos(filter, QoS::AtLeastOnce)
+    }
+
+    /// [`expect_replies_on`](Self::expect_replies_on) with the subscription's QoS, the most a
+    /// reply is delivered with. `QoS::AtMostOnce` suits requests that are sent again on a
+    /// timeout: no reply is then acknowledged, also from a broker that delivers every message
+    /// with the subscription's QoS (rumqttd does) rather than the lower of the two.
+    ///
+    /// ```
+    /// use tars_mqtt::{QoS, Router};
+    /// let router: Router<()> = Router::new().expect_replies_on_qos("memory/results", QoS::AtMostOnce);
+    /// ```
+    pub fn expect_replies_on_qos(mut self, filter: impl Into<String>, qos: QoS) -> Self {
+        self.reply_topics.push((filter.into(), qos));
         self
     }
 
@@ -322,13 +337,14 @@ impl<S: Send + Sync + 'static> Router<S> {
         let reply_topics = self
             .reply_topics
             .iter()
-            .map(|f| {
-                TopicFilter::parse(f).map_err(|source| Error::Route {
+            .map(|(f, qos)| {
+                let filter = TopicFilter::parse(f).map_err(|source| Error::Route {
                     route: "expect_replies_on".to_owned(),
                     origin: String::new(),
                     filter: f.clone(),
                     source,
-                })
+                })?;
+                Ok::<_, Error>((filter, *qos))
             })
             .collect::<Result<_, _>>()?;
         Ok(CompiledRouter {
@@ -342,7 +358,8 @@ impl<S: Send + Sync + 'static> Router<S> {
 pub(crate) struct CompiledRouter<S> {
     pub(crate) trie: FilterTrie<usize>,
     pub(crate) routes: Vec<(Arc<RouteMeta>, Arc<dyn ErasedHandler<S>>)>,
-    pub(crate) reply_topics: Vec<TopicFilter>,
+    /// Reply topics to subscribe to at start, with the subscription's QoS.
+    pub(crate) reply_topics: Vec<(TopicFilter, QoS)>,
 }
 
 impl RouteMeta {

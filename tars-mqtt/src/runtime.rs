@@ -148,7 +148,7 @@ impl<S: Send + Sync + 'static> Runtime<S> {
             reply_tx,
             ready_rx.clone(),
         );
-        for filter in &router.reply_topics {
+        for (filter, _) in &router.reply_topics {
             publisher.mark_reply_topic(filter.as_str());
         }
         let mut wanted = planned_subscriptions(&router);
@@ -240,7 +240,7 @@ fn planned_subscriptions<S>(router: &CompiledRouter<S>) -> Vec<(String, QoS)> {
             .routes
             .iter()
             .map(|(meta, _)| (&meta.filter, meta.qos))
-            .chain(router.reply_topics.iter().map(|f| (f, QoS::AtLeastOnce))),
+            .chain(router.reply_topics.iter().map(|(f, qos)| (f, *qos))),
     )
 }
 

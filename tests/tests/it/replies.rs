@@ -403,3 +403,57 @@ broker_suite!(
     bad_payloads_are_reported_and_answered_with_errors,
     invalid_topics_are_rejected,
 );
+
+/// `expect_replies_on` subscribes at QoS 1 and `expect_replies_on_qos` at the QoS given, before
+/// the service is ready; a reply sent at QoS 1 is then delivered at QoS 1 or 0. Mosquitto's own
+/// log says what it was asked and what it delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(has_mosquitto),
+    ignore = "mosquitto is not installed: apt-get install -y mosquitto"
+)]
+async fn the_reply_subscription_takes_the_qos_asked_for() {
+    let broker = tars_mqtt::testing::BrokerProcess::mosquitto(
+        "log_dest file {dir}/broker.log\nlog_type all",
+    )
+    .expect("start mosquitto");
+    let p = unique("rqos");
+    let responder = start(config(&broker.url(), &unique("svc")), memory_router(&p), ()).await;
+    let results = format!("{p}/memory/results");
+    for (qos, id) in [(None, "rq-default"), (Some(QoS::AtMostOnce), "rq-q0")] {
+        let client_id = unique(id);
+        let router = match qos {
+            None => Router::<()>::new().expect_replies_on(&results),
+            Some(qos) => Router::new().expect_replies_on_qos(&results, qos),
+        };
+        let requester = start(config(&broker.url(), &client_id), router, ()).await;
+        let reply: Envelope<Results> = requester
+            .publisher()
+            .request(
+                &format!("{p}/memory/query"),
+                "memory.query",
+                &json!({"text": "hi"}),
+            )
+            .reply_on(&results)
+            .timeout(WAIT)
+            .await
+            .expect("a reply");
+        assert_eq!(reply.data.query, "hi");
+        requester.shutdown().await;
+        let log = std::fs::read_to_string(broker.dir().join("broker.log")).expect("the log");
+        let want = qos.unwrap_or(QoS::AtLeastOnce) as u8;
+        let subscribed = log
+            .lines()
+            .skip_while(|l| !l.contains(&format!("Received SUBSCRIBE from {client_id}")))
+            .take_while(|l| !l.contains("Sending SUBACK"))
+            .any(|l| l.trim_end().ends_with(&format!("{results} (QoS {want})")));
+        assert!(subscribed, "{client_id} subscribed at QoS {want}:\n{log}");
+        let delivered = format!("Sending PUBLISH to {client_id} (d0, q{want}, r0,");
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&delivered) && l.contains(&results)),
+            "the reply was delivered at QoS {want}:\n{log}"
+        );
+    }
+    responder.shutdown().await;
+}
