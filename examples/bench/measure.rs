@@ -189,6 +189,22 @@ async fn start_and_idle(url: &str) -> (f64, f64) {
     (ready_ms, rss)
 }
 
+/// The baseline's and tars-mqtt's figures of one measure, run back to back: the baseline first
+/// in even rounds and second in odd ones, so that neither side always runs on a broker that the
+/// other has just loaded.
+async fn both<T, Fut>(round: usize, measure: impl Fn(&'static str) -> Fut) -> (T, T)
+where
+    Fut: std::future::Future<Output = T>,
+{
+    if round % 2 == 0 {
+        let raw = measure("raw").await;
+        (raw, measure("tars").await)
+    } else {
+        let tars = measure("tars").await;
+        (measure("raw").await, tars)
+    }
+}
+
 /// Samples of named figures over rounds; each figure's median goes into the result.
 #[derive(Default)]
 struct Samples(BTreeMap<String, Vec<f64>>);
@@ -210,8 +226,8 @@ pub async fn all(url: &str, sizes: Sizes, python: bool) -> Figures {
     let mut s = Samples::default();
     for round in 0..sizes.rounds {
         for qos in [0u8, 1] {
-            let (r, rc) = throughput(url, "raw", qos, 1, sizes.messages).await;
-            let (t, tc) = throughput(url, "tars", qos, 1, sizes.messages).await;
+            let ((r, rc), (t, tc)) =
+                both(round, |kind| throughput(url, kind, qos, 1, sizes.messages)).await;
             s.add(format!("qos{qos}_raw_msg_s"), r);
             s.add(format!("qos{qos}_tars_msg_s"), t);
             s.add(format!("qos{qos}_throughput_ratio"), t / r);
@@ -227,8 +243,10 @@ pub async fn all(url: &str, sizes: Sizes, python: bool) -> Figures {
         }
         for (qos, concurrency) in [(0u8, 1usize), (1, 1), (1, 16)] {
             let name = format!("rr_qos{qos}_c{concurrency}");
-            let (r50, r99) = request_reply(url, "raw", qos, sizes.requests, concurrency).await;
-            let (t50, t99) = request_reply(url, "tars", qos, sizes.requests, concurrency).await;
+            let ((r50, r99), (t50, t99)) = both(round, |kind| {
+                request_reply(url, kind, qos, sizes.requests, concurrency)
+            })
+            .await;
             s.add(format!("{name}_raw_p50_us"), r50);
             s.add(format!("{name}_raw_p99_us"), r99);
             s.add(format!("{name}_tars_p50_us"), t50);

@@ -62,7 +62,8 @@ pub async fn raw(
     times
 }
 
-/// tars-mqtt: `Publisher::request` from a service that expects replies on `{base}/res`.
+/// tars-mqtt: `Publisher::request` from a service that expects replies on `{base}/res`,
+/// subscribed at the requests' QoS like the baseline.
 pub async fn tars(
     url: &str,
     id: &str,
@@ -76,7 +77,7 @@ pub async fn tars(
         .client_id(id)
         .build()
         .expect("a valid configuration");
-    let router = Router::<()>::new().expect_replies_on(format!("{base}/res"));
+    let router = Router::<()>::new().expect_replies_on_qos(format!("{base}/res"), qos);
     let service = Runtime::new(config, router, ()).start().expect("starts");
     service
         .wait_ready(Duration::from_secs(10))
