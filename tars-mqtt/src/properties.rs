@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 
 /// The user property that carries a W3C trace context (`traceparent`).
 pub const TRACEPARENT: &str = "traceparent";
@@ -217,14 +218,15 @@ tokio::task_local! {
     static TRACE: TraceParent;
 }
 
-/// Runs `handler` with `trace` as the trace context that its publishes carry on.
-pub(crate) async fn in_trace<F: std::future::Future>(
+/// Runs `handler` with `trace` as the trace context that its publishes carry on. (Not an
+/// `async fn`: that would hold `handler` twice in its state, once per branch.)
+pub(crate) fn in_trace<F: std::future::Future>(
     trace: Option<TraceParent>,
     handler: F,
-) -> F::Output {
+) -> impl std::future::Future<Output = F::Output> {
     match trace {
-        Some(trace) => TRACE.scope(trace, handler).await,
-        None => handler.await,
+        Some(trace) => Either::Left(TRACE.scope(trace, handler)),
+        None => Either::Right(handler),
     }
 }
 

@@ -382,11 +382,14 @@ impl Driver {
         };
         self.set_state(ConnectionState::Connecting);
         loop {
-            let connected = eventloop.connected();
-            let event = tokio::select! {
-                biased;
-                event = eventloop.poll() => event,
-                _ = stopped(&mut self.stop), if !connected => break,
+            // Connected, a stop goes through a DISCONNECT, which the event loop reports.
+            let event = match eventloop.connected() {
+                true => eventloop.poll().await,
+                false => tokio::select! {
+                    biased;
+                    event = eventloop.poll() => event,
+                    _ = stopped(&mut self.stop) => break,
+                },
             };
             let flow = match event {
                 Ok(event) => self.on_event(event, &mut eventloop, &mut poll).await,

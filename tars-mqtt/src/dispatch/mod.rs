@@ -104,45 +104,59 @@ impl Dispatcher {
             not_taken(&inbound);
             return None;
         }
-        let mut matched = Vec::new();
-        self.trie.matches(&inbound.topic, |&i| matched.push(i));
-        if matched.is_empty()
-            && let Err(e) = crate::topic::validate_topic_name(&inbound.topic)
-        {
+        // Queued from inside the trie walk: no list of the matched routes is built, unless a
+        // full queue with the `Block` policy makes the rest wait.
+        let mut matched = false;
+        let mut blocked: Option<(Job, Vec<usize>)> = None;
+        self.trie.matches(&inbound.topic, |&i| {
+            matched = true;
+            match &mut blocked {
+                Some((_, rest)) => rest.push(i),
+                None => {
+                    if let Err(job) = self.try_push(i, &inbound) {
+                        blocked = Some((job, Vec::new()));
+                    }
+                }
+            }
+        });
+        if !matched && let Err(e) = crate::topic::validate_topic_name(&inbound.topic) {
             // No conforming broker delivers such a name; one that does gets no route run.
             tracing::warn!(topic = %inbound.topic, error = %e, "ignored a message whose topic is not a valid topic name");
         }
-        self.push_all(matched, inbound)
+        let (job, rest) = blocked?;
+        Some(self.wait_then_push(job, rest, inbound))
     }
 
-    /// Queues `inbound` on the routes `matched`, in order, without waiting while it can; at the
-    /// first full queue that blocks, the rest as a future that waits for room there and goes on.
-    fn push_all(
+    /// Queues `inbound` on route `i` unless that would wait: `Err(job)` when the route's queue
+    /// is full and its policy is `Block`.
+    fn try_push(&self, i: usize, inbound: &Arc<Inbound>) -> Result<(), Job> {
+        let slot = &self.slots[i];
+        slot.meta.stats.on_received();
+        let pushed = slot
+            .queue
+            .try_push((i, inbound.clone()), slot.meta.overflow)?;
+        self.pushed(i, pushed);
+        Ok(())
+    }
+
+    /// Waits for room for `job` on its route's full queue, then queues `inbound` on the routes
+    /// `rest`, in order, waiting again at the next full queue that blocks.
+    fn wait_then_push(
         self: &Arc<Self>,
-        matched: Vec<usize>,
+        job: Job,
+        rest: Vec<usize>,
         inbound: Arc<Inbound>,
-    ) -> Option<BoxFuture<'static, ()>> {
-        for (k, &i) in matched.iter().enumerate() {
-            let slot = &self.slots[i];
-            slot.meta.stats.on_received();
-            match slot
-                .queue
-                .try_push((i, inbound.clone()), slot.meta.overflow)
-            {
-                Ok(pushed) => self.pushed(i, pushed),
-                Err(job) => {
-                    let (this, rest) = (self.clone(), matched[k + 1..].to_vec());
-                    return Some(Box::pin(async move {
-                        let slot = &this.slots[i];
-                        this.pushed(i, slot.queue.push(job, slot.meta.overflow).await);
-                        if let Some(wait) = this.push_all(rest, inbound) {
-                            wait.await;
-                        }
-                    }));
-                }
+    ) -> BoxFuture<'static, ()> {
+        let this = self.clone();
+        Box::pin(async move {
+            let mut job = Some(job);
+            let mut rest = rest.into_iter();
+            while let Some((i, item)) = job.take() {
+                let slot = &this.slots[i];
+                this.pushed(i, slot.queue.push((i, item), slot.meta.overflow).await);
+                job = rest.find_map(|next| this.try_push(next, &inbound).err());
             }
-        }
-        None
+        })
     }
 
     /// Reports what pushing onto route `i`'s queue dropped, if anything.

@@ -116,25 +116,38 @@ impl<T> BoundedQueue<T> {
     /// The next item; `None` once the queue is closed and empty.
     pub(crate) async fn pop(&self) -> Option<T> {
         loop {
+            // While items are queued (a flood), they are taken without registering for a
+            // wake-up first.
+            if let Some(next) = self.try_pop() {
+                return next;
+            }
             let ready = self.items.notified();
             tokio::pin!(ready);
             ready.as_mut().enable();
-            {
-                let mut state = self.lock();
-                if let Some(item) = state.items.pop_front() {
-                    let more = !state.items.is_empty();
-                    drop(state);
-                    self.space.notify_one();
-                    if more {
-                        self.items.notify_one();
-                    }
-                    return Some(item);
-                }
-                if state.closed {
-                    return None;
-                }
+            // An item pushed since the first look notified no one yet: take it.
+            if let Some(next) = self.try_pop() {
+                return next;
             }
             ready.await;
+        }
+    }
+
+    /// `Some(Some(item))`, `Some(None)` once closed and empty, `None` while open and empty.
+    fn try_pop(&self) -> Option<Option<T>> {
+        let mut state = self.lock();
+        match state.items.pop_front() {
+            Some(item) => {
+                let more = !state.items.is_empty();
+                drop(state);
+                self.space.notify_one();
+                if more {
+                    // Another worker of the queue (concurrency > 1) may take the next one.
+                    self.items.notify_one();
+                }
+                Some(Some(item))
+            }
+            None if state.closed => Some(None),
+            None => None,
         }
     }
 

@@ -5,6 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use tracing::Instrument;
 
 use super::queue::BoundedQueue;
@@ -47,9 +48,14 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 trace_id = %t.trace_id(), parent_id = %t.parent_id()),
             None => tracing::info_span!("handle", route = %meta.name),
         };
-        in_trace(trace, self.handle_traced(meta, handler, inbound))
-            .instrument(span)
-            .await;
+        let work = in_trace(trace, self.handle_traced(meta, handler, inbound));
+        // Without a subscriber that wants the span, entering and leaving it at every poll is
+        // work for nothing.
+        if span.is_disabled() {
+            work.await
+        } else {
+            work.instrument(span).await
+        }
     }
 
     async fn handle_traced(
@@ -118,7 +124,19 @@ impl<S: Send + Sync + 'static> Worker<S> {
         }
     }
 
-    async fn reply(
+    /// Publishes the reply. Boxed: publishing is the largest part of a handler run's state, which
+    /// is moved at every message, also on routes that never reply.
+    fn reply<'a>(
+        &'a self,
+        meta: &'a RouteMeta,
+        inbound: &'a Inbound,
+        event_type: &'a str,
+        data: &'a serde_json::value::RawValue,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(self.publish_reply(meta, inbound, event_type, data))
+    }
+
+    async fn publish_reply(
         &self,
         meta: &RouteMeta,
         inbound: &Inbound,

@@ -442,10 +442,13 @@ pub fn validate_topic_name(topic: &str) -> Result<(), TopicNameError> {
         Err(TopicNameError::Empty)
     } else if topic.len() > MAX_TOPIC_LEN {
         Err(TopicNameError::TooLong)
-    } else if topic.contains('\0') {
-        Err(TopicNameError::NulCharacter)
-    } else if topic.contains(['+', '#']) {
-        Err(TopicNameError::Wildcard)
+    } else if topic.bytes().any(|b| matches!(b, b'\0' | b'+' | b'#')) {
+        // One pass over the bytes (every received topic is checked): these three are ASCII, so
+        // no byte of another character is mistaken for them.
+        match topic.contains('\0') {
+            true => Err(TopicNameError::NulCharacter),
+            false => Err(TopicNameError::Wildcard),
+        }
     } else {
         Ok(())
     }

@@ -1,7 +1,11 @@
 //! A level trie of filters: a lookup walks the topic's levels once, so its cost depends on the
 //! topic's depth and the wildcards present, not on the number of filters.
+//!
+//! Levels are hashed with foldhash rather than SipHash: every received message is looked up, and
+//! SipHash made the lookup the largest cost of routing a message. Only the service's own
+//! filters are inserted, so topics from the network cannot grow the tables.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::{Level, TopicFilter, validate_topic_name};
 
@@ -24,7 +28,7 @@ struct Node<T> {
 impl<T> Default for Node<T> {
     fn default() -> Self {
         Self {
-            exact: HashMap::new(),
+            exact: HashMap::default(),
             single: None,
             multi: Vec::new(),
             here: Vec::new(),

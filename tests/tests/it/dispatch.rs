@@ -313,6 +313,85 @@ async fn overflow_policies_keep_what_they_promise(broker: TestBroker) {
     }
 }
 
+/// A message for two routes, the first of which blocks on its full queue: the second route gets
+/// it only once the first has room, and then in order, with nothing lost on either.
+async fn a_blocking_route_holds_back_the_next_routes_of_the_message(broker: TestBroker) {
+    let p = unique("blockfan");
+    let gate = Arc::new(Semaphore::new(0));
+    let (tx, mut rx) = mpsc::unbounded_channel::<(&'static str, u64)>();
+    let router = Router::new()
+        .route(
+            Route::new(
+                format!("{p}/in"),
+                |s: State<Gate<_>>, Json(v): Json<serde_json::Value>| async move {
+                    let n = v["n"].as_u64().unwrap();
+                    s.gate.acquire().await.unwrap().forget();
+                    let _ = s.tx.send(("blocking", n));
+                },
+            )
+            .qos(QoS::AtLeastOnce)
+            .queue_capacity(1)
+            .overflow(Overflow::Block),
+        )
+        .route(
+            Route::new(
+                format!("{p}/+"),
+                |s: State<Gate<_>>, Json(v): Json<serde_json::Value>| async move {
+                    let _ = s.tx.send(("next", v["n"].as_u64().unwrap()));
+                },
+            )
+            .qos(QoS::AtLeastOnce),
+        );
+    let (service, reports) = start_reporting(
+        config(&broker.url(), &unique("svc")),
+        router,
+        Gate {
+            gate: gate.clone(),
+            tx,
+        },
+    )
+    .await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    // 0 runs (held at the gate), 1 waits in the queue, 2 finds the queue full.
+    for n in 0..3 {
+        peer.publish_json(&format!("{p}/in"), &json!({"n": n}))
+            .await;
+    }
+    let mut next = Vec::new();
+    while next.len() < 2 {
+        match tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            ("next", n) => next.push(n),
+            other => panic!("the blocking route ran before its gate opened: {other:?}"),
+        }
+    }
+    assert_eq!(next, [0, 1]);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), rx.recv())
+            .await
+            .is_err(),
+        "message 2 waits for room on the blocking route before it reaches the next route"
+    );
+    gate.add_permits(3);
+    let (mut blocking, mut next) = (Vec::new(), vec![0, 1]);
+    while blocking.len() < 3 || next.len() < 3 {
+        match tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            ("blocking", n) => blocking.push(n),
+            (_, n) => next.push(n),
+        }
+    }
+    assert_eq!((blocking, next), (vec![0, 1, 2], vec![0, 1, 2]));
+    assert!(reports.lock().unwrap().is_empty(), "nothing was dropped");
+    service.shutdown().await;
+}
+
 async fn duplicates_are_dropped_when_dedup_is_on(broker: TestBroker) {
     let p = unique("dedup");
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
@@ -473,4 +552,5 @@ broker_suite!(
     overflow_drops_are_reported_and_slow_routes_do_not_block_others,
     duplicates_are_dropped_when_dedup_is_on,
     overflow_policies_keep_what_they_promise,
+    a_blocking_route_holds_back_the_next_routes_of_the_message,
 );
