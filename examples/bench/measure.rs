@@ -196,7 +196,7 @@ async fn both<T, Fut>(round: usize, measure: impl Fn(&'static str) -> Fut) -> (T
 where
     Fut: std::future::Future<Output = T>,
 {
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         let raw = measure("raw").await;
         (raw, measure("tars").await)
     } else {
