@@ -36,6 +36,23 @@ async fn start_reporting<S: Send + Sync + 'static>(
     (handle, reports)
 }
 
+/// [`start_reporting`] with a [`Gate`] as the state, and a peer to publish with.
+async fn start_gated<T: Send + 'static>(
+    broker: &TestBroker,
+    router: Router<Gate<T>>,
+    gate: &Arc<Semaphore>,
+    tx: mpsc::UnboundedSender<T>,
+) -> (ServiceHandle, Reports, TestClient) {
+    let gate = Gate {
+        gate: gate.clone(),
+        tx,
+    };
+    let (service, reports) =
+        start_reporting(config(&broker.url(), &unique("svc")), router, gate).await;
+    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    (service, reports, peer)
+}
+
 async fn failures_are_isolated_and_reported(broker: TestBroker) {
     let p = unique("iso");
     let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
@@ -171,16 +188,7 @@ async fn overflow_drops_are_reported_and_slow_routes_do_not_block_others(broker:
             )
             .qos(QoS::AtLeastOnce),
         );
-    let (service, reports) = start_reporting(
-        config(&broker.url(), &unique("svc")),
-        router,
-        Gate {
-            gate: gate.clone(),
-            tx,
-        },
-    )
-    .await;
-    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    let (service, reports, peer) = start_gated(&broker, router, &gate, tx).await;
     peer.publish_json(&format!("{p}/slow"), &json!({})).await;
     assert_eq!(
         tokio::time::timeout(WAIT, rx.recv()).await.unwrap(),
@@ -251,16 +259,7 @@ async fn overflow_policies_keep_what_they_promise(broker: TestBroker) {
             .queue_capacity(2)
             .overflow(policy),
         );
-        let (service, reports) = start_reporting(
-            config(&broker.url(), &unique("svc")),
-            router,
-            Gate {
-                gate: gate.clone(),
-                tx,
-            },
-        )
-        .await;
-        let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+        let (service, reports, peer) = start_gated(&broker, router, &gate, tx).await;
         peer.publish_json(&format!("{p}/in"), &json!({"n": 0}))
             .await;
         assert_eq!(
@@ -342,16 +341,7 @@ async fn a_blocking_route_holds_back_the_next_routes_of_the_message(broker: Test
             )
             .qos(QoS::AtLeastOnce),
         );
-    let (service, reports) = start_reporting(
-        config(&broker.url(), &unique("svc")),
-        router,
-        Gate {
-            gate: gate.clone(),
-            tx,
-        },
-    )
-    .await;
-    let peer = TestClient::connect(&broker.url(), &unique("peer")).await;
+    let (service, reports, peer) = start_gated(&broker, router, &gate, tx).await;
     // 0 runs (held at the gate), 1 waits in the queue, 2 finds the queue full.
     for n in 0..3 {
         peer.publish_json(&format!("{p}/in"), &json!({"n": n}))
