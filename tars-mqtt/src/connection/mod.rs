@@ -7,6 +7,7 @@
 
 mod backoff;
 mod endpoints;
+mod options;
 mod outbox;
 mod v4;
 mod v5;
@@ -21,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::QoS;
 use crate::ack::{Ack, AckMsg, AckSender, Acks, Sequencer};
-use crate::config::{BrokerAddress, MqttConfig, Protocol};
+use crate::config::{MqttConfig, Protocol};
 use crate::error::ConfigError;
 use crate::inbound::Inbound;
 use crate::properties::Properties;
@@ -305,27 +306,6 @@ pub(crate) fn build(config: &MqttConfig) -> Result<(ClientHandle, EventLoop), Co
         },
         eventloop,
     ))
-}
-
-/// The user name and password of an endpoint, if any.
-fn credentials(broker: &BrokerAddress) -> Option<(&str, &str)> {
-    let user = broker.username.as_deref()?;
-    let password = broker.password.as_ref().map_or("", |p| p.expose());
-    Some((user, password))
-}
-
-/// TCP_NODELAY (a request/reply must not wait for a delayed ACK) and a connection timeout.
-fn network_options() -> rumqttc::NetworkOptions {
-    let mut network = rumqttc::NetworkOptions::new();
-    network.set_tcp_nodelay(true);
-    network.set_connection_timeout(10);
-    network
-}
-
-/// The last will's topic and payload: `offline` on the health topic (retained, QoS 1).
-fn last_will(config: &MqttConfig) -> (String, Vec<u8>) {
-    let payload = crate::presence::health_payload(&config.source, false, Some("offline"), None);
-    (crate::presence::health_topic(&config.client_id), payload)
 }
 
 /// Everything the connection task needs besides the event loop.

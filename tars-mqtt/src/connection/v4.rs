@@ -24,7 +24,7 @@ const MQTT_MAX_PACKET: usize = 268_435_460;
 pub(super) fn build(config: &MqttConfig) -> Result<(AsyncClient, Loop), ConfigError> {
     let endpoints = Endpoints::new(config, |broker, tls| options(config, broker, tls))?;
     let (client, mut eventloop) = AsyncClient::new(endpoints.first(), config.outgoing_capacity);
-    eventloop.set_network_options(super::network_options());
+    eventloop.set_network_options(super::options::network_options());
     Ok((
         client,
         Loop {
@@ -51,7 +51,7 @@ fn options(
     options.set_clean_session(!config.persistent_session);
     options.set_manual_acks(config.persistent_session);
     options.set_request_channel_capacity(config.outgoing_capacity);
-    if let Some((user, password)) = super::credentials(broker) {
+    if let Some((user, password)) = super::options::credentials(broker) {
         options.set_credentials(user, password);
     }
     if let Some(tls) = tls {
@@ -64,7 +64,7 @@ fn options(
 }
 
 fn last_will(config: &MqttConfig) -> LastWill {
-    let (topic, payload) = super::last_will(config);
+    let (topic, payload) = super::options::last_will(config);
     LastWill::new(topic, payload, rumqttc::QoS::AtLeastOnce, true)
 }
 

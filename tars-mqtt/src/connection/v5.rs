@@ -73,7 +73,7 @@ fn options(
     options.set_manual_acks(config.persistent_session);
     options.set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
     options.set_request_channel_capacity(config.outgoing_capacity);
-    if let Some((user, password)) = super::credentials(broker) {
+    if let Some((user, password)) = super::options::credentials(broker) {
         options.set_credentials(user, password);
     }
     if let Some(tls) = tls {
@@ -82,12 +82,12 @@ fn options(
     if config.health {
         options.set_last_will(last_will(config));
     }
-    options.set_network_options(super::network_options());
+    options.set_network_options(super::options::network_options());
     options
 }
 
 fn last_will(config: &MqttConfig) -> LastWill {
-    let (topic, payload) = super::last_will(config);
+    let (topic, payload) = super::options::last_will(config);
     LastWill::new(topic, payload, V5QoS::AtLeastOnce, true, None)
 }
 
