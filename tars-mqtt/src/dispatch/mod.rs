@@ -106,20 +106,16 @@ impl Dispatcher {
         }
         // Queued from inside the trie walk: no list of the matched routes is built, unless a
         // full queue with the `Block` policy makes the rest wait.
-        let mut matched = false;
         let mut blocked: Option<(Job, Vec<usize>)> = None;
-        self.trie.matches(&inbound.topic, |&i| {
-            matched = true;
-            match &mut blocked {
-                Some((_, rest)) => rest.push(i),
-                None => {
-                    if let Err(job) = self.try_push(i, &inbound) {
-                        blocked = Some((job, Vec::new()));
-                    }
+        let valid = self.trie.matches(&inbound.topic, |&i| match &mut blocked {
+            Some((_, rest)) => rest.push(i),
+            None => {
+                if let Err(job) = self.try_push(i, &inbound) {
+                    blocked = Some((job, Vec::new()));
                 }
             }
         });
-        if !matched && let Err(e) = crate::topic::validate_topic_name(&inbound.topic) {
+        if let Err(e) = valid {
             // No conforming broker delivers such a name; one that does gets no route run.
             tracing::warn!(topic = %inbound.topic, error = %e, "ignored a message whose topic is not a valid topic name");
         }

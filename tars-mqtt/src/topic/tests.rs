@@ -147,7 +147,12 @@ fn trie_matches(filters: &[&str], topic: &str) -> Vec<usize> {
         trie.insert(&parse(f), i);
     }
     let mut out = Vec::new();
-    trie.matches(topic, |i| out.push(*i));
+    let valid = trie.matches(topic, |i| out.push(*i));
+    assert_eq!(
+        valid.is_ok(),
+        validate_topic_name(topic).is_ok(),
+        "{topic:?}"
+    );
     out.sort();
     out
 }

@@ -7,7 +7,7 @@
 
 use foldhash::HashMap;
 
-use super::{Level, TopicFilter, validate_topic_name};
+use super::{Level, TopicFilter, TopicNameError, validate_topic_name};
 
 /// Maps filters to values; [`FilterTrie::matches`] returns every value whose filter matches.
 #[derive(Debug)]
@@ -61,14 +61,18 @@ impl<T> FilterTrie<T> {
     }
 
     /// Calls `found` once for every value whose filter matches `topic` (MQTT 3.1.1 §4.7); never
-    /// for a `topic` that is not a valid topic name (see [`TopicFilter::matches`]).
-    pub(crate) fn matches<'a>(&'a self, topic: &str, mut found: impl FnMut(&'a T)) {
-        if validate_topic_name(topic).is_err() {
-            return;
-        }
+    /// for a `topic` that is not a valid topic name (see [`TopicFilter::matches`]), which is
+    /// returned as the error.
+    pub(crate) fn matches<'a>(
+        &'a self,
+        topic: &str,
+        mut found: impl FnMut(&'a T),
+    ) -> Result<(), TopicNameError> {
+        validate_topic_name(topic)?;
         // A topic starting with `$` is not matched by a filter starting with a wildcard.
         let wildcards_at_root = !topic.starts_with('$');
         walk(&self.root, Some(topic), wildcards_at_root, &mut found);
+        Ok(())
     }
 }
 
