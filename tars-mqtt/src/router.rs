@@ -222,7 +222,8 @@ impl<S: Send + Sync + 'static> Router<S> {
     /// Subscribes to a reply topic before the service reports ready, so the first
     /// [`request`](crate::Publisher::request) awaiting replies there needs no extra round trip.
     ///
-    /// The subscription's QoS is 1: a reply arrives with the QoS its responder sent it with.
+    /// The subscription's QoS is 1: on a broker that follows the standard, a reply arrives with
+    /// the QoS its responder sent it with, at most 1.
     pub fn expect_replies_on(self, filter: impl Into<String>) -> Self {
         self.expect_replies_on_qos(filter, QoS::AtLeastOnce)
     }
