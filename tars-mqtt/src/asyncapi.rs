@@ -4,9 +4,8 @@
 //!
 //! The payload and reply schemas come from [`schemars`](https://docs.rs/schemars) (feature
 //! `asyncapi`): `#[subscribe]` records them for every type that derives `JsonSchema`, and a
-//! hand-written route gives them with [`Route::payload_schema`](crate::Route::payload_schema)
-//! and [`Route::reply_schema`](crate::Route::reply_schema). Without them, `data` is described as
-//! any JSON object.
+//! hand-written route gives them with `Route::payload_schema` and `Route::reply_schema` (both
+//! with the feature). Without them, `data` is described as any JSON object.
 //!
 //! A service's document is [`Service::asyncapi`](crate::Service::asyncapi), and a running
 //! service answers the discovery request `system/services/asyncapi/{name or client id}` with it.

@@ -9,8 +9,8 @@ use crate::QoS;
 use crate::stats::RouteStats;
 use crate::topic::TopicFilter;
 
-/// Builds the JSON Schema of a type, for the AsyncAPI document (see
-/// [`Route::payload_schema`](crate::Route::payload_schema)).
+/// Builds the JSON Schema of a type, for the AsyncAPI document (see the [`asyncapi`](crate::asyncapi)
+/// module; `Route::payload_schema` with the feature `asyncapi`).
 pub type SchemaFn = fn() -> serde_json::Value;
 
 /// What a route does when its queue is full.
